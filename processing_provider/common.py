@@ -1,0 +1,65 @@
+"""What every Speckle2Void algorithm shares: icon, help URL, error and feedback adapters."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+
+from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
+from qgis.PyQt.QtGui import QIcon
+
+from ..s2v_plugin.core.errors import Cancelled, S2VError
+
+PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HOMEPAGE = "https://github.com/speckle2void-qgis/speckle2void-qgis"
+
+
+def plugin_icon() -> QIcon:
+    """The plugin icon, loaded by file path (works with Qt5 and Qt6, no compiled resources)."""
+    return QIcon(os.path.join(PLUGIN_DIR, "icons", "speckle2void.svg"))
+
+
+class Speckle2VoidAlgorithm(QgsProcessingAlgorithm):
+    """Base class: shared metadata and helpers; subclasses define the parameters and the work."""
+
+    def icon(self):
+        return plugin_icon()
+
+    def helpUrl(self) -> str:  # noqa: N802
+        return f"{HOMEPAGE}#{self.name()}"
+
+    def createInstance(self):  # noqa: N802
+        return type(self)()
+
+
+def feedback_callbacks(feedback, start: float = 0.0, end: float = 100.0):
+    """Progress and cancel callables for the engine, mapping a 0..1 fraction to [start, end] %."""
+
+    def progress(fraction: float) -> None:
+        if feedback is not None:
+            fraction = min(max(float(fraction), 0.0), 1.0)
+            feedback.setProgress(start + (end - start) * fraction)
+
+    def is_cancelled() -> bool:
+        return feedback is not None and feedback.isCanceled()
+
+    return progress, is_cancelled
+
+
+@contextmanager
+def engine_errors():
+    """Turn engine errors into ``QgsProcessingException`` with the same, actionable message.
+
+    A cancelled run is re-raised as an exception too, so that Processing reports it and no
+    output is loaded (the engine has already removed partial files).
+    """
+    try:
+        yield
+    except Cancelled as exc:
+        raise QgsProcessingException(str(exc) or "Cancelled by the user.") from exc
+    except S2VError as exc:
+        raise QgsProcessingException(str(exc)) from exc
+    except MemoryError as exc:
+        raise QgsProcessingException(
+            "Out of memory: reduce TILE_SIZE or close other programs, then run again."
+        ) from exc

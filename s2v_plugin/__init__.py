@@ -1,0 +1,1 @@
+"""QGIS-free engine of the Speckle2Void plugin: numpy/scipy core, GDAL I/O and ONNX runtime."""

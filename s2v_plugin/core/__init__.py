@@ -1,0 +1,1 @@
+"""Pure numpy/scipy building blocks: tiling, speckle statistics, decorrelation, filters, metrics."""

@@ -1,0 +1,1 @@
+"""GDAL windowed raster reading and writing with georeferencing and nodata handling."""

@@ -1,0 +1,117 @@
+"""Windowed reading of one band (real or complex) of a GDAL raster."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from osgeo import gdal
+
+from ..core.errors import InputError
+from .georeferencing import Georeferencing
+
+gdal.UseExceptions()
+
+COMPLEX_TYPES = (gdal.GDT_CInt16, gdal.GDT_CInt32, gdal.GDT_CFloat32, gdal.GDT_CFloat64)
+
+
+@dataclass(frozen=True)
+class BandInfo:
+    """Static facts about the band being read."""
+
+    width: int
+    height: int
+    band_count: int
+    data_type: str
+    is_complex: bool
+    nodata: float | None
+    block_size: tuple[int, int]
+
+
+class RasterSource:
+    """A GDAL raster opened read-only, reading windows of one band.
+
+    Parameters
+    ----------
+    path : str
+        Any raster GDAL can open.
+    band : int
+        1-based band number.
+
+    Raises
+    ------
+    InputError
+        When the file cannot be opened or the band does not exist.
+    """
+
+    def __init__(self, path: str, band: int = 1) -> None:
+        try:
+            self._dataset = gdal.Open(str(path), gdal.GA_ReadOnly)
+        except RuntimeError as exc:
+            raise InputError(f"Cannot open raster '{path}': {exc}") from exc
+        if self._dataset is None:
+            raise InputError(f"Cannot open raster '{path}'.")
+        count = self._dataset.RasterCount
+        if not 1 <= band <= count:
+            raise InputError(
+                f"Band {band} does not exist: '{path}' has {count} band(s); choose 1 to {count}."
+            )
+        self.path = str(path)
+        self.band_number = band
+        self._band = self._dataset.GetRasterBand(band)
+        data_type = self._band.DataType
+        self.info = BandInfo(
+            width=self._dataset.RasterXSize,
+            height=self._dataset.RasterYSize,
+            band_count=count,
+            data_type=gdal.GetDataTypeName(data_type),
+            is_complex=data_type in COMPLEX_TYPES,
+            nodata=self._band.GetNoDataValue(),
+            block_size=tuple(self._band.GetBlockSize()),
+        )
+
+    @property
+    def dataset(self) -> gdal.Dataset:
+        return self._dataset
+
+    def georeferencing(self) -> Georeferencing:
+        """CRS, geotransform and GCPs of the raster."""
+        return Georeferencing.from_dataset(self._dataset)
+
+    def metadata(self) -> dict:
+        """The dataset's default-domain metadata."""
+        return dict(self._dataset.GetMetadata() or {})
+
+    def read(self, row: int, col: int, rows: int, cols: int) -> np.ndarray:
+        """Read a window as complex64 (complex bands) or float32 (real bands).
+
+        Nodata pixels are returned as NaN (NaN + NaN j for complex bands).
+        """
+        data = self._band.ReadAsArray(col, row, cols, rows)
+        if data is None:
+            raise InputError(f"Cannot read pixels {col},{row} +{cols}x{rows} of '{self.path}'.")
+        out = data.astype(np.complex64 if self.info.is_complex else np.float32, copy=False)
+        nodata = self.info.nodata
+        if nodata is not None and not np.isnan(nodata):
+            mask = data == nodata
+            if mask.any():
+                out = out.copy() if out is data else out
+                out[mask] = np.nan
+        return out
+
+    def read_indices(self, row_indices: np.ndarray, col_indices: np.ndarray) -> np.ndarray:
+        """Read the pixels at the outer product of index vectors (used for mirrored windows)."""
+        r0, r1 = int(row_indices.min()), int(row_indices.max()) + 1
+        c0, c1 = int(col_indices.min()), int(col_indices.max()) + 1
+        block = self.read(r0, c0, r1 - r0, c1 - c0)
+        return block[np.ix_(row_indices - r0, col_indices - c0)]
+
+    def close(self) -> None:
+        self._band = None
+        self._dataset = None
+
+    def __enter__(self) -> "RasterSource":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

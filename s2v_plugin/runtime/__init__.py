@@ -1,0 +1,1 @@
+"""ONNX model card and the lazily imported onnxruntime session."""

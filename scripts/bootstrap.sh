@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install what the project needs on a fresh Debian 12 machine: QGIS 3.22 from apt and a
+# virtual environment (.venv) with the Python packages. Safe to run again: it skips what is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(qgis python3-qgis qgis-providers gdal-bin python3-gdal python3-venv)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "bootstrap: installing ${missing[*]} with apt"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -q
+    $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+export PYTHONNOUSERSITE=1
+if [ ! -x .venv/bin/python ]; then
+    /usr/bin/python3 -m venv --system-site-packages .venv
+fi
+stamp=.venv/.requirements-stamp
+if [ ! -f "$stamp" ] || ! cmp -s <(cat requirements-dev.txt constraints.txt) "$stamp"; then
+    .venv/bin/python -m pip install -q -c constraints.txt -r requirements-dev.txt
+    cat requirements-dev.txt constraints.txt > "$stamp"
+fi
+.venv/bin/python -c "import numpy, scipy, onnxruntime, osgeo.gdal, qgis.core; print('bootstrap: ready (numpy', numpy.__version__, ', onnxruntime', onnxruntime.__version__, ')')"
