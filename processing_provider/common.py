@@ -63,3 +63,13 @@ def engine_errors():
         raise QgsProcessingException(
             "Out of memory: reduce TILE_SIZE or close other programs, then run again."
         ) from exc
+
+
+def gdal_raster_path(layer) -> str:
+    """The GDAL data source behind a raster layer, or a clear error for other providers."""
+    if layer.providerType() != "gdal":
+        raise QgsProcessingException(
+            f"Layer '{layer.name()}' comes from the '{layer.providerType()}' provider; "
+            "Speckle2Void reads rasters through GDAL. Save it as a GeoTIFF first."
+        )
+    return layer.source()

@@ -9,9 +9,7 @@ from qgis.core import QgsProcessingProvider
 from .common import plugin_icon
 
 # (module in this package, algorithm class): one algorithm per module.
-ALGORITHMS = (
-    ("despeckle_algorithm", "DespeckleAlgorithm"),
-)
+ALGORITHMS = (("despeckle_algorithm", "DespeckleAlgorithm"),)
 
 
 class Speckle2VoidProvider(QgsProcessingProvider):

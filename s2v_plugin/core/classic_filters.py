@@ -18,6 +18,9 @@ NaN pixels are left out of every window statistic and stay NaN in the output.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import ndimage
 
@@ -163,3 +166,375 @@ def kuan(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.ndarr
         weight = np.where(ci2 > 0, (1.0 - cu2 / ci2) / (1.0 + cu2), 0.0)
     weight = np.clip(weight, 0.0, 1.0)
     return _finish(mean + weight * (image - mean), image)
+
+
+def gamma_map(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.ndarray:
+    """Gamma-MAP filter (Lopes, Nezry, Touzi and Laur 1990): maximum a posteriori estimate
+    with a Gamma-distributed scene and ``L``-look Gamma speckle.
+
+    With ``alpha = (1 + Cu^2) / (Ci^2 - Cu^2)`` and ``Cmax = sqrt(2) Cu``::
+
+        I_hat = mu                                     if Ci <= Cu
+        I_hat = ((alpha - L - 1) mu
+                 + sqrt(mu^2 (alpha - L - 1)^2 + 4 alpha L I mu)) / (2 alpha)
+                                                       if Cu < Ci < Cmax
+        I_hat = I                                      if Ci >= Cmax
+
+    Parameters
+    ----------
+    intensity : ndarray
+        2-D intensity image, NaN for nodata.
+    window : int
+        Odd window size in pixels.
+    looks : float
+        Equivalent number of looks ``L``; ``Cu^2 = 1 / L``.
+
+    Returns
+    -------
+    ndarray
+        float32 estimate, NaN where the input is NaN.
+    """
+    image = _check(intensity, window, looks)
+    mean, variance = local_stats(image, window)
+    ci2 = _squared_variation(mean, variance)
+    cu2 = 1.0 / looks
+    between = (ci2 > cu2) & (ci2 < 2.0 * cu2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = np.where(between, (1.0 + cu2) / np.where(between, ci2 - cu2, 1.0), 1.0)
+        b = alpha - looks - 1.0
+        root = np.sqrt(np.maximum(mean * mean * b * b + 4.0 * alpha * looks * image * mean, 0.0))
+        estimate = (b * mean + root) / (2.0 * alpha)
+    out = np.where(ci2 <= cu2, mean, np.where(between, estimate, image))
+    return _finish(out, image)
+
+
+def frost(
+    intensity: np.ndarray, window: int = 7, looks: float = 1.0, damping: float = 2.0
+) -> np.ndarray:
+    """Frost filter (Frost, Stiles, Shanmugan and Holtzman 1982): an exponentially weighted
+    mean whose decay adapts to the local heterogeneity.
+
+    ``I_hat = sum_t m(t) I(t) / sum_t m(t)`` over the window, with
+    ``m(t) = exp(-K Ci^2 |t|)``, ``|t|`` the Euclidean distance in pixels from the centre and
+    ``Ci^2`` the squared coefficient of variation of the window around the centre.
+
+    Parameters
+    ----------
+    intensity : ndarray
+        2-D intensity image, NaN for nodata.
+    window : int
+        Odd window size in pixels.
+    looks : float
+        Unused by the original Frost filter (kept for a common signature).
+    damping : float
+        Damping factor ``K`` (2 in SNAP); larger values smooth less.
+
+    Returns
+    -------
+    ndarray
+        float32 estimate, NaN where the input is NaN.
+    """
+    image = _check(intensity, window, looks)
+    if not damping >= 0:
+        raise InputError(f"The Frost damping factor must be >= 0, not {damping}.")
+    mean, variance = local_stats(image, window)
+    alpha = damping * _squared_variation(mean, variance)
+    half = window // 2
+    values, weights = _valid(image)
+    padded_values = np.pad(values, half, mode="reflect")
+    padded_weights = np.pad(weights, half, mode="reflect")
+    rows, cols = image.shape
+    total = np.zeros_like(image)
+    norm = np.zeros_like(image)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for dy in range(-half, half + 1):
+            for dx in range(-half, half + 1):
+                distance = np.hypot(dy, dx)
+                m = np.ones_like(image) if distance == 0 else np.exp(-alpha * distance)
+                m = np.nan_to_num(m, nan=0.0)
+                shifted = (slice(half + dy, half + dy + rows), slice(half + dx, half + dx + cols))
+                m = m * padded_weights[shifted]
+                total += m * padded_values[shifted]
+                norm += m
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = total / norm
+    return _finish(out, image)
+
+
+def _subwindow(window: int) -> tuple[int, int]:
+    """Refined Lee's 3 x 3 grid of sub-windows: (size s, centre spacing d) with s the smallest
+    odd number >= window / 3 and d = (window - s) / 2 (7 -> 3 x 3 sub-windows 2 apart)."""
+    size = -(-window // 3)
+    size += 1 - size % 2
+    return size, (window - size) // 2
+
+
+def _directional_masks(window: int) -> np.ndarray:
+    """The 8 edge-aligned half windows of Refined Lee, ``[8, w, w]`` booleans.
+
+    Order: left, right (vertical edge); top, bottom (horizontal edge); upper-right and
+    lower-left of the main diagonal; upper-left and lower-right of the anti-diagonal. Each
+    includes the pixels on the edge line itself.
+    """
+    half = window // 2
+    i, j = np.mgrid[-half : half + 1, -half : half + 1]
+    return np.stack(
+        [j <= 0, j >= 0, i <= 0, i >= 0, j - i >= 0, j - i <= 0, i + j <= 0, i + j >= 0]
+    )
+
+
+def refined_lee(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.ndarray:
+    """Refined Lee filter (Lee 1981): Lee's MMSE estimate over an edge-aligned half window.
+
+    1. The ``w`` x ``w`` window is covered by a 3 x 3 grid of ``s`` x ``s`` sub-windows
+       (``s`` = smallest odd >= w/3, centres ``d = (w - s)/2`` apart; 3 x 3 sub-windows 2 apart
+       for w = 7). Their means ``M`` form a 3 x 3 array.
+    2. Four gradient masks on ``M`` (vertical, horizontal, main diagonal, anti-diagonal edges):
+       ``M[:, 2] - M[:, 0]``, ``M[2, :] - M[0, :]``, and the diagonal masks
+       ``[[0, 1, 1], [-1, 0, 1], [-1, -1, 0]]``, ``[[1, 1, 0], [1, 0, -1], [0, -1, -1]]``;
+       the edge direction is the one with the largest absolute gradient.
+    3. Of the two half windows on either side of that edge (edge line included), keep the
+       one whose neighbouring sub-window mean is closer to the centre sub-window mean.
+    4. With ``mu``, ``var`` over the kept half window:
+       ``var_x = (var - mu^2 Cu^2) / (1 + Cu^2)`` (clipped at 0), ``b = var_x / var``,
+       ``I_hat = mu + b (I - mu)``.
+
+    Parameters
+    ----------
+    intensity : ndarray
+        2-D intensity image, NaN for nodata.
+    window : int
+        Odd window size in pixels (7 in Lee's paper).
+    looks : float
+        Equivalent number of looks ``L``; ``Cu^2 = 1 / L``.
+
+    Returns
+    -------
+    ndarray
+        float32 estimate, NaN where the input is NaN.
+    """
+    image = _check(intensity, window, looks)
+    size, step = _subwindow(window)
+    sub_mean, _ = local_stats(image, size)
+    sub_mean = np.nan_to_num(sub_mean, nan=0.0)
+    padded = np.pad(sub_mean, step, mode="reflect")
+    rows, cols = image.shape
+
+    def m(a: int, b: int) -> np.ndarray:
+        r0, c0 = step + (a - 1) * step, step + (b - 1) * step
+        return padded[r0 : r0 + rows, c0 : c0 + cols]
+
+    gradients = np.abs(
+        np.stack(
+            [
+                m(0, 2) + m(1, 2) + m(2, 2) - m(0, 0) - m(1, 0) - m(2, 0),
+                m(2, 0) + m(2, 1) + m(2, 2) - m(0, 0) - m(0, 1) - m(0, 2),
+                m(0, 1) + m(0, 2) + m(1, 2) - m(1, 0) - m(2, 0) - m(2, 1),
+                m(0, 0) + m(0, 1) + m(1, 0) - m(1, 2) - m(2, 1) - m(2, 2),
+            ]
+        )
+    )
+    direction = np.argmax(gradients, axis=0)
+    centre = m(1, 1)
+    sides = ((m(1, 0), m(1, 2)), (m(0, 1), m(2, 1)), (m(0, 2), m(2, 0)), (m(0, 0), m(2, 2)))
+    first_side = np.choose(direction, [np.abs(a - centre) <= np.abs(b - centre) for a, b in sides])
+    choice = 2 * direction + np.where(first_side, 0, 1)
+
+    values, weights = _valid(image)
+    mean = np.full(image.shape, np.nan)
+    mean_sq = np.full(image.shape, np.nan)
+    for index, mask in enumerate(_directional_masks(window)):
+        selected = choice == index
+        if not selected.any():
+            continue
+        kernel = mask.astype(np.float64)
+        count = ndimage.correlate(weights, kernel, mode=_MODE)
+        total = ndimage.correlate(values, kernel, mode=_MODE)
+        squares = ndimage.correlate(values * values, kernel, mode=_MODE)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean[selected] = (total / count)[selected]
+            mean_sq[selected] = (squares / count)[selected]
+    variance = np.maximum(mean_sq - mean * mean, 0.0)
+    return _finish(_mmse(image, mean, variance, 1.0 / looks), image)
+
+
+def _mmse(image: np.ndarray, mean: np.ndarray, variance: np.ndarray, cu2: float) -> np.ndarray:
+    """Lee's MMSE step: ``mu + b (I - mu)``, ``b = max(var - mu^2 Cu^2, 0) / ((1 + Cu^2) var)``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var_x = np.maximum(variance - mean * mean * cu2, 0.0) / (1.0 + cu2)
+        b = np.where(variance > 0, var_x / variance, 0.0)
+    return mean + b * (image - mean)
+
+
+def sigma_range(looks: float, sigma: float = 0.9) -> tuple[float, float, float]:
+    """Sigma range of the improved Lee Sigma filter for ``L``-look intensity speckle.
+
+    Solves for ``A1 < A2`` such that ``P(A1 <= v <= A2) = sigma`` and the mean of ``v``
+    truncated to ``[A1, A2]`` is 1 (an unbiased range), with ``v ~ Gamma(L, 1/L)``.
+
+    Parameters
+    ----------
+    looks : float
+        Number of looks ``L``.
+    sigma : float
+        Probability mass of the range, in (0, 1) (0.9 by default, as in Lee et al. 2009).
+
+    Returns
+    -------
+    a1, a2, eta : float
+        Range bounds relative to the a priori mean, and the standard deviation ``eta`` of the
+        speckle truncated to the range (used in the MMSE step instead of ``Cu``).
+    """
+    from scipy import optimize, stats
+
+    if not 0.0 < sigma < 1.0:
+        raise InputError(f"The Lee Sigma sigma level must lie between 0 and 1, not {sigma}.")
+    speckle = stats.gamma(looks, scale=1.0 / looks)
+    first = stats.gamma(looks + 1.0, scale=1.0 / looks)
+    second = stats.gamma(looks + 2.0, scale=1.0 / looks)
+
+    def upper(a1: float) -> float:
+        return float(speckle.ppf(min(speckle.cdf(a1) + sigma, 1.0)))
+
+    def bias(a1: float) -> float:
+        return (first.cdf(upper(a1)) - first.cdf(a1)) / sigma - 1.0
+
+    limit = float(speckle.ppf(1.0 - sigma)) * (1.0 - 1e-9)
+    a1 = float(optimize.brentq(bias, 0.0, limit, xtol=1e-12)) if bias(0.0) < 0 else 0.0
+    a2 = upper(a1)
+    moment2 = (1.0 + 1.0 / looks) * (second.cdf(a2) - second.cdf(a1)) / sigma
+    return a1, a2, float(np.sqrt(max(moment2 - 1.0, 0.0)))
+
+
+def lee_sigma(
+    intensity: np.ndarray,
+    window: int = 9,
+    looks: float = 1.0,
+    sigma: float = 0.9,
+    target_window: int = 3,
+    point_threshold: float | None = None,
+    point_count: int = 5,
+) -> np.ndarray:
+    """Improved Lee Sigma filter (Lee, Wen, Ainsworth, Chen and Chen 2009).
+
+    1. Point targets: a pixel with ``I >= Z98`` whose ``3 x 3`` neighbourhood holds at least
+       ``K`` (``point_count``) such pixels is kept unfiltered. ``Z98`` is the 98th percentile
+       of the image unless ``point_threshold`` gives it (the tiled pipeline computes it once
+       for the whole raster so that tiles agree).
+    2. A priori mean ``x0``: Lee's MMSE estimate over the ``target_window`` window,
+       ``x0 = mu + b (I - mu)`` with ``b = max(var - mu^2 Cu^2, 0) / ((1 + Cu^2) var)``.
+    3. Sigma range ``[A1 x0, A2 x0]`` from :func:`sigma_range` (probability ``sigma``,
+       unbiased); the window's pixels inside it give ``mu_s`` and ``var_s``.
+    4. ``I_hat = mu_s + b (I - mu_s)`` with ``b = max(var_s - mu_s^2 eta^2, 0) /
+       ((1 + eta^2) var_s)``, ``eta`` the truncated speckle deviation; ``x0`` where no
+       window pixel falls in the range.
+
+    Parameters
+    ----------
+    intensity : ndarray
+        2-D intensity image, NaN for nodata.
+    window : int
+        Odd window size of the sigma selection (9 in the paper).
+    looks : float
+        Equivalent number of looks ``L``.
+    sigma : float
+        Sigma level (probability mass of the range), 0.9 by default.
+    target_window : int
+        Odd window of the a priori MMSE estimate (3 in the paper).
+    point_threshold : float, optional
+        ``Z98``; computed from ``intensity`` when omitted.
+    point_count : int
+        ``K``, bright pixels in the 3 x 3 window that make a point target.
+
+    Returns
+    -------
+    ndarray
+        float32 estimate, NaN where the input is NaN.
+    """
+    image = _check(intensity, window, looks)
+    _check(intensity, target_window, looks)
+    cu2 = 1.0 / looks
+    a1, a2, eta = sigma_range(looks, sigma)
+    prior_mean, prior_var = local_stats(image, target_window)
+    prior = _mmse(image, prior_mean, prior_var, cu2)
+    low, high = a1 * prior, a2 * prior
+
+    half = window // 2
+    values, weights = _valid(image)
+    padded_values = np.pad(values, half, mode="reflect")
+    padded_weights = np.pad(weights, half, mode="reflect") > 0
+    rows, cols = image.shape
+    count = np.zeros_like(image)
+    total = np.zeros_like(image)
+    squares = np.zeros_like(image)
+    for dy in range(-half, half + 1):
+        for dx in range(-half, half + 1):
+            shifted = (slice(half + dy, half + dy + rows), slice(half + dx, half + dx + cols))
+            v = padded_values[shifted]
+            inside = padded_weights[shifted] & (v >= low) & (v <= high)
+            count += inside
+            total += np.where(inside, v, 0.0)
+            squares += np.where(inside, v * v, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_s = total / count
+        var_s = np.maximum(squares / count - mean_s * mean_s, 0.0)
+    estimate = np.where(count > 0, _mmse(image, mean_s, var_s, eta * eta), prior)
+
+    z98 = point_threshold
+    if z98 is None:
+        finite = image[np.isfinite(image)]
+        z98 = float(np.percentile(finite, 98)) if finite.size else np.inf
+    bright = np.isfinite(image) & (image >= z98)
+    neighbours = ndimage.correlate(bright.astype(np.float64), np.ones((3, 3)), mode=_MODE)
+    estimate = np.where(bright & (neighbours >= point_count - 0.5), image, estimate)
+    return _finish(estimate, image)
+
+
+@dataclass(frozen=True)
+class FilterSpec:
+    """A classic filter as the tiled pipeline and the Processing algorithm see it.
+
+    Attributes
+    ----------
+    key : str
+        Stable identifier (``"lee"``, ``"refined_lee"``...).
+    label : str
+        Name shown to users.
+    function : callable
+        ``function(intensity, window, looks, **options) -> float32``.
+    default_window : int
+        Window size used when none is given.
+    """
+
+    key: str
+    label: str
+    function: Callable[..., np.ndarray]
+    default_window: int = 7
+
+    def halo(self, window: int, **options) -> int:
+        """Pixels of context the filter reads around each output pixel."""
+        if self.key == "lee_sigma":
+            target = int(options.get("target_window", 3))
+            return max(window // 2 + target // 2, 1)
+        return window // 2
+
+
+#: The classic filters, in the order of the Processing algorithm's FILTER enum.
+FILTERS: tuple[FilterSpec, ...] = (
+    FilterSpec("lee", "Lee", lee),
+    FilterSpec("refined_lee", "Refined Lee", refined_lee),
+    FilterSpec("lee_sigma", "Lee Sigma (improved, 2009)", lee_sigma, default_window=9),
+    FilterSpec("frost", "Frost", frost),
+    FilterSpec("gamma_map", "Gamma-MAP", gamma_map),
+    FilterSpec("kuan", "Kuan", kuan),
+    FilterSpec("boxcar", "Boxcar", boxcar),
+)
+
+
+def filter_spec(key: str) -> FilterSpec:
+    """The :class:`FilterSpec` named ``key``; raises :class:`InputError` for unknown names."""
+    for spec in FILTERS:
+        if spec.key == key:
+            return spec
+    names = ", ".join(spec.key for spec in FILTERS)
+    raise InputError(f"Unknown speckle filter '{key}'; choose one of {names}.")

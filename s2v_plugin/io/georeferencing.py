@@ -29,7 +29,7 @@ class Georeferencing:
     gcp_crs_wkt: str = ""
 
     @classmethod
-    def from_dataset(cls, dataset: gdal.Dataset) -> "Georeferencing":
+    def from_dataset(cls, dataset: gdal.Dataset) -> Georeferencing:
         """Read the georeferencing of an open GDAL dataset."""
         transform = dataset.GetGeoTransform(can_return_null=True)
         gcps = tuple(
@@ -42,15 +42,13 @@ class Georeferencing:
             gcp_crs_wkt=dataset.GetGCPProjection() or "" if gcps else "",
         )
 
-    def scaled(self, row_factor: float, col_factor: float) -> "Georeferencing":
+    def scaled(self, row_factor: float, col_factor: float) -> Georeferencing:
         """Georeferencing of the same scene resampled so that one new pixel covers
         ``row_factor`` x ``col_factor`` old pixels (factors > 1 make pixels larger)."""
         transform = self.geotransform
         if transform is not None:
             x0, dx, rx, y0, ry, dy = transform
-            transform = (
-                x0, dx * col_factor, rx * row_factor, y0, ry * col_factor, dy * row_factor
-            )
+            transform = (x0, dx * col_factor, rx * row_factor, y0, ry * col_factor, dy * row_factor)
         gcps = tuple(
             (pixel / col_factor, line / row_factor, x, y, z) for pixel, line, x, y, z in self.gcps
         )

@@ -110,7 +110,7 @@ class RasterSource:
         self._band = None
         self._dataset = None
 
-    def __enter__(self) -> "RasterSource":
+    def __enter__(self) -> RasterSource:
         return self
 
     def __exit__(self, *exc) -> None:

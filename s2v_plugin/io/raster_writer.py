@@ -48,7 +48,10 @@ def driver_for_path(path: str) -> str:
         if metadata.get(gdal.DCAP_RASTER) != "YES":
             continue
         if extension in (metadata.get(gdal.DMD_EXTENSIONS) or "").lower().split():
-            if metadata.get(gdal.DCAP_CREATECOPY) == "YES" or metadata.get(gdal.DCAP_CREATE) == "YES":
+            if (
+                metadata.get(gdal.DCAP_CREATECOPY) == "YES"
+                or metadata.get(gdal.DCAP_CREATE) == "YES"
+            ):
                 return driver.ShortName
     raise OutputError(
         f"No GDAL driver can write '.{extension}' files; save the output as GeoTIFF (.tif)."
@@ -62,7 +65,8 @@ def check_writable(path: str) -> None:
         raise OutputError(f"Cannot write '{path}': the folder '{folder}' does not exist.")
     if not os.access(folder, os.W_OK):
         raise OutputError(
-            f"Cannot write '{path}': the folder '{folder}' is not writable; choose another location."
+            f"Cannot write '{path}': the folder '{folder}' is not writable; "
+            "choose another location."
         )
     if Path(path).is_dir():
         raise OutputError(f"Cannot write '{path}': it is a folder; give a file name.")
@@ -172,7 +176,7 @@ class RasterWriter:
             if os.path.exists(candidate):
                 os.remove(candidate)
 
-    def __enter__(self) -> "RasterWriter":
+    def __enter__(self) -> RasterWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

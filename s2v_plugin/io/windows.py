@@ -1,5 +1,8 @@
-"""Reading a tile's mirrored window and cutting its core back out: the glue between a
-:class:`~s2v_plugin.core.tiling.TilePlan` and a :class:`~s2v_plugin.io.raster_source.RasterSource`."""
+"""Reading a tile's mirrored window and cutting its core back out.
+
+The glue between a :class:`~s2v_plugin.core.tiling.TilePlan` and a
+:class:`~s2v_plugin.io.raster_source.RasterSource`.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,199 @@
+"""Processing algorithm ``speckle2void:despeckle``: a thin layer over
+:func:`s2v_plugin.despeckle.despeckle_raster`."""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessingException,
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
+    QgsProcessingParameterBand,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+)
+
+from ..s2v_plugin.despeckle import DEFAULT_TILE_SIZE, MIN_TILE_SIZE, despeckle_raster
+from ..s2v_plugin.runtime.models import default_model_path
+from ..s2v_plugin.runtime.session import DEVICES, onnxruntime_status
+from .common import Speckle2VoidAlgorithm, engine_errors, feedback_callbacks, gdal_raster_path
+
+DOMAIN_OPTIONS = ("intensity", "amplitude")
+
+
+class DespeckleAlgorithm(Speckle2VoidAlgorithm):
+    """Despeckle a SAR raster band with a Speckle2Void blind-spot network."""
+
+    INPUT = "INPUT"
+    BAND = "BAND"
+    DOMAIN = "DOMAIN"
+    LOOKS = "LOOKS"
+    MODEL = "MODEL"
+    TILE_SIZE = "TILE_SIZE"
+    DEVICE = "DEVICE"
+    POINT_TARGET_FACTOR = "POINT_TARGET_FACTOR"
+    OUTPUT = "OUTPUT"
+    OUTPUT_UNCERTAINTY = "OUTPUT_UNCERTAINTY"
+    EXECUTION_PROVIDER = "EXECUTION_PROVIDER"
+    SCALE = "SCALE"
+    POINT_TARGETS = "POINT_TARGETS"
+
+    def name(self) -> str:
+        return "despeckle"
+
+    def displayName(self) -> str:
+        return "Despeckle (Speckle2Void)"
+
+    def group(self) -> str:
+        return "SAR despeckling"
+
+    def groupId(self) -> str:
+        return "sardespeckling"
+
+    def tags(self):
+        return ["sar", "speckle", "despeckling", "denoising", "radar", "deep learning", "onnx"]
+
+    def shortDescription(self) -> str:
+        return (
+            "Removes speckle from a SAR intensity, amplitude or complex band with a "
+            "self-supervised Bayesian blind-spot network (Speckle2Void)."
+        )
+
+    def shortHelpString(self) -> str:
+        return (
+            "Removes speckle from one band of a SAR raster with Speckle2Void, a blind-spot "
+            "convolutional network that predicts, for every pixel, an inverse-gamma prior for the "
+            "clean intensity from the pixel's neighbourhood only. The result is the posterior mean "
+            "(beta + L y) / (alpha + L - 1).\n\n"
+            "<b>Input</b>: a raster band in linear intensity or amplitude (not dB), or a complex "
+            "SLC band (converted to intensity). Speckle must be spatially white: run "
+            "<i>Decorrelate speckle</i> on SLC data first.\n"
+            "<b>Band</b>: the band to despeckle.\n"
+            "<b>Domain</b>: whether a real band holds intensity (power) or amplitude.\n"
+            "<b>Number of looks</b>: L of the input; empty uses the model's value.\n"
+            "<b>Model</b>: a Speckle2Void ONNX file; empty uses the shipped default model.\n"
+            "<b>Tile size</b>: pixels per tile; changes speed and memory, never the result.\n"
+            "<b>Device</b>: Auto uses CUDA when onnxruntime-gpu can, else the CPU; the log says "
+            "which ran.\n"
+            "<b>Point target factor</b>: pixels brighter than this times the median are kept "
+            "unchanged; empty uses the model's value, 0 disables.\n\n"
+            "<b>Outputs</b>: the despeckled band as float32 in the input's units (intensity in, "
+            "intensity out; amplitude in, amplitude out; complex in, intensity out), and "
+            "optionally the posterior standard deviation in the same units. Nodata stays nodata; "
+            "georeferencing is copied."
+        )
+
+    def canExecute(self):
+        available, message = onnxruntime_status()
+        return available, ("" if available else message)
+
+    def initAlgorithm(self, config=None) -> None:
+        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, "Input SAR raster"))
+        self.addParameter(
+            QgsProcessingParameterBand(
+                self.BAND, "Band", defaultValue=1, parentLayerParameterName=self.INPUT
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.DOMAIN,
+                "Domain of a real band",
+                options=["Intensity", "Amplitude"],
+                defaultValue=0,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.LOOKS,
+                "Number of looks (empty: from the model)",
+                type=QgsProcessingParameterNumber.Double,
+                minValue=1.0,
+                optional=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.MODEL,
+                "Speckle2Void ONNX model (empty: shipped default)",
+                extension="onnx",
+                defaultValue=default_model_path(),
+                optional=True,
+            )
+        )
+        advanced = [
+            QgsProcessingParameterNumber(
+                self.TILE_SIZE,
+                "Tile size (pixels)",
+                type=QgsProcessingParameterNumber.Integer,
+                defaultValue=DEFAULT_TILE_SIZE,
+                minValue=MIN_TILE_SIZE,
+            ),
+            QgsProcessingParameterEnum(
+                self.DEVICE, "Device", options=["Auto", "CPU", "CUDA"], defaultValue=0
+            ),
+            QgsProcessingParameterNumber(
+                self.POINT_TARGET_FACTOR,
+                "Point target factor (times the median; empty: from the model, 0: off)",
+                type=QgsProcessingParameterNumber.Double,
+                minValue=0.0,
+                optional=True,
+            ),
+        ]
+        for parameter in advanced:
+            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(parameter)
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Despeckled"))
+        self.addParameter(
+            QgsProcessingParameterRasterDestination(
+                self.OUTPUT_UNCERTAINTY,
+                "Posterior standard deviation",
+                optional=True,
+                createByDefault=False,
+            )
+        )
+        self.addOutput(QgsProcessingOutputString(self.EXECUTION_PROVIDER, "Execution provider"))
+        self.addOutput(QgsProcessingOutputNumber(self.SCALE, "Normalisation scale (intensity)"))
+        self.addOutput(QgsProcessingOutputNumber(self.POINT_TARGETS, "Point targets kept"))
+
+    def _optional_number(self, parameters, key, context):
+        if parameters.get(key) in (None, ""):
+            return None
+        return self.parameterAsDouble(parameters, key, context)
+
+    def processAlgorithm(self, parameters, context, feedback):
+        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        if layer is None:
+            raise QgsProcessingException(self.invalidRasterError(parameters, self.INPUT))
+        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        uncertainty = self.parameterAsOutputLayer(parameters, self.OUTPUT_UNCERTAINTY, context)
+        progress, is_cancelled = feedback_callbacks(feedback)
+        with engine_errors():
+            report = despeckle_raster(
+                gdal_raster_path(layer),
+                output,
+                band=self.parameterAsInt(parameters, self.BAND, context),
+                domain=DOMAIN_OPTIONS[self.parameterAsEnum(parameters, self.DOMAIN, context)],
+                looks=self._optional_number(parameters, self.LOOKS, context),
+                model_path=self.parameterAsFile(parameters, self.MODEL, context) or None,
+                tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
+                device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
+                uncertainty_path=uncertainty or None,
+                point_target_factor=self._optional_number(
+                    parameters, self.POINT_TARGET_FACTOR, context
+                ),
+                progress=progress,
+                is_cancelled=is_cancelled,
+                log=feedback.pushInfo,
+            )
+        results = {
+            self.OUTPUT: output,
+            self.EXECUTION_PROVIDER: report.execution_provider,
+            self.SCALE: report.scale,
+            self.POINT_TARGETS: report.point_targets,
+        }
+        if uncertainty:
+            results[self.OUTPUT_UNCERTAINTY] = uncertainty
+        return results

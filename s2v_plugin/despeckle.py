@@ -1,0 +1,436 @@
+"""Speckle2Void despeckling of whole rasters and arrays: tiles in, posterior mean out.
+
+The pipeline, for a raster of any size with bounded memory:
+
+1. scan the band once in strips: reject negative or infinite values, and compute the raster's
+   normalisation scale and point-target threshold from a deterministic subsample
+   (:mod:`s2v_plugin.core.intensity_scale`);
+2. cut the raster into tiles whose windows carry a halo of the model's receptive field
+   (:mod:`s2v_plugin.core.tiling`), read them mirrored at the raster edges, batch them;
+3. run the blind-spot network on normalised intensities (point targets clipped, nodata filled),
+   turn its inverse-gamma prior into the posterior mean and standard deviation
+   (:mod:`s2v_plugin.core.bayes`), keep point targets unchanged and nodata as nodata;
+4. write the tile cores into all-or-nothing outputs (:mod:`s2v_plugin.io.raster_writer`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .core import bayes
+from .core.domain import (
+    AMPLITUDE,
+    DOMAINS,
+    INTENSITY,
+    from_intensity,
+    std_from_intensity,
+    to_intensity,
+)
+from .core.errors import Cancelled, InputError
+from .core.intensity_scale import IntensityScale, sample_stride, scale_from_samples
+from .core.tiling import TilePlan, plan_tiles
+from .io.raster_source import BandInfo, RasterSource
+from .io.raster_writer import RasterWriter, check_writable
+from .io.windows import core_of, read_window
+from .runtime.models import default_model_path
+from .runtime.session import ModelSession
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_TILE_SIZE = 1024
+MIN_TILE_SIZE = 32
+BATCH_PIXELS = 1 << 21
+STRIP_PIXELS = 1 << 22
+SCAN_SHARE = 0.05
+
+
+@dataclass(frozen=True)
+class DespeckleReport:
+    """What a despeckling run did, for logs and tests."""
+
+    model: str
+    execution_provider: str
+    looks: float
+    scale: float
+    point_target_threshold: float
+    point_targets: int
+    valid_fraction: float
+    tiles: int
+    tile_size: int
+    halo: int
+    network_seconds: float
+    total_seconds: float
+    output_domain: str
+
+
+class ArraySource:
+    """An in-memory 2-D array behind the reading interface of :class:`RasterSource`."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        if array.ndim != 2:
+            raise InputError(f"Expected a 2-D image, got an array of shape {array.shape}.")
+        self._array = array
+        self.info = BandInfo(
+            width=array.shape[1],
+            height=array.shape[0],
+            band_count=1,
+            data_type=str(array.dtype),
+            is_complex=np.iscomplexobj(array),
+            nodata=None,
+            block_size=(array.shape[1], array.shape[0]),
+        )
+
+    def read(self, row: int, col: int, rows: int, cols: int) -> np.ndarray:
+        return self._array[row : row + rows, col : col + cols]
+
+    def read_indices(self, row_indices: np.ndarray, col_indices: np.ndarray) -> np.ndarray:
+        return self._array[np.ix_(row_indices, col_indices)]
+
+
+def scan_intensity(
+    source, domain: str, point_target_factor: float, progress: Callable[[float], None] | None = None
+) -> IntensityScale:
+    """Validate every pixel and compute the raster's scale and point-target threshold.
+
+    Raises
+    ------
+    InputError
+        On negative or infinite values, or when no pixel is valid.
+    """
+    height, width = source.info.height, source.info.width
+    stride = sample_stride(height, width)
+    strip_rows = max(1, STRIP_PIXELS // max(width, 1))
+    samples, valid_count = [], 0
+    negatives, minimum, infinite = 0, 0.0, 0
+    for row in range(0, height, strip_rows):
+        rows = min(strip_rows, height - row)
+        strip = source.read(row, 0, rows, width)
+        if not source.info.is_complex:
+            negative = strip < 0
+            if negative.any():
+                negatives += int(negative.sum())
+                minimum = min(minimum, float(strip[negative].min()))
+        intensity = to_intensity(strip, domain)
+        infinite += int(np.isinf(intensity).sum())
+        valid_count += int(np.isfinite(intensity).sum())
+        first = (-row) % stride
+        sample = intensity[first::stride, ::stride]
+        samples.append(sample[np.isfinite(sample)])
+        if progress is not None:
+            progress((row + rows) / height)
+    if negatives:
+        raise InputError(
+            f"The band has {negatives} negative value(s) (minimum {minimum:g}): Speckle2Void needs "
+            "linear intensity or amplitude. If the raster is in dB, convert it first "
+            "(intensity = 10^(dB/10)); otherwise check the band and the DOMAIN parameter."
+        )
+    if infinite:
+        raise InputError(
+            f"The band has {infinite} infinite value(s): set them to nodata (or NaN) first, for "
+            "example with the Raster calculator or gdal_translate -a_nodata."
+        )
+    return scale_from_samples(
+        np.concatenate(samples) if samples else np.empty(0),
+        point_target_factor,
+        valid_fraction=valid_count / float(height * width),
+    )
+
+
+class Despeckler:
+    """The network plus the estimator: normalised windows in, posterior mean and std out."""
+
+    def __init__(self, session: ModelSession, looks: float, scale: IntensityScale) -> None:
+        self.session = session
+        self.looks = float(looks)
+        self.scale = scale
+        self.network_seconds = 0.0
+
+    def estimate(self, intensity: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Posterior mean and std (intensity units) of a batch ``[N, H, W]`` of windows.
+
+        Returns (mean, std, point_target_mask); nodata pixels are NaN in mean and std,
+        point targets keep their input value and get NaN std (not estimated).
+        """
+        y = intensity / np.float32(self.scale.scale)
+        valid = np.isfinite(y)
+        y = np.where(valid, y, np.float32(1.0))
+        targets = valid & (intensity > self.scale.threshold)
+        clip = np.float32(self.scale.threshold / self.scale.scale)
+        network_input = np.minimum(y, clip) if np.isfinite(clip) else y
+        started = time.perf_counter()
+        alpha, beta = self.session.run(network_input[:, None])
+        self.network_seconds += time.perf_counter() - started
+        alpha, beta = alpha[:, 0], beta[:, 0]
+        mean = bayes.posterior_mean(alpha, beta, y, self.looks)
+        std = bayes.posterior_std(mean, alpha, self.looks)
+        mean = np.where(targets, y, mean)
+        std = np.where(targets | ~valid, np.float32(np.nan), std)
+        mean = np.where(valid, mean, np.float32(np.nan))
+        factor = np.float32(self.scale.scale)
+        return mean * factor, std * factor, targets
+
+
+def _batches(plan: TilePlan, batch_pixels: int):
+    size = max(1, batch_pixels // (plan.window_rows * plan.window_cols))
+    tiles = plan.tiles
+    for start in range(0, len(tiles), size):
+        yield tiles[start : start + size]
+
+
+def _check_options(domain: str, looks: float | None, tile_size: int) -> None:
+    if domain not in DOMAINS:
+        raise InputError(f"DOMAIN must be one of {DOMAINS}, not {domain!r}.")
+    if looks is not None and not (np.isfinite(looks) and looks >= 1):
+        raise InputError(f"LOOKS must be a number >= 1 (got {looks}).")
+    if tile_size < MIN_TILE_SIZE:
+        raise InputError(f"TILE_SIZE must be at least {MIN_TILE_SIZE} pixels (got {tile_size}).")
+
+
+def _run(
+    source,
+    session: ModelSession,
+    domain: str,
+    looks: float | None,
+    tile_size: int,
+    point_target_factor: float | None,
+    sinks: list[Callable],
+    progress: Callable[[float], None],
+    is_cancelled: Callable[[], bool],
+    batch_pixels: int,
+) -> DespeckleReport:
+    """Shared loop of :func:`despeckle_raster` and :func:`despeckle_array`."""
+    started = time.perf_counter()
+    card = session.card
+    looks = float(card.looks if looks is None else looks)
+    factor = card.point_target_factor if point_target_factor is None else point_target_factor
+    scale = scan_intensity(source, domain, factor, lambda f: progress(SCAN_SHARE * f))
+    despeckler = Despeckler(session, looks, scale)
+    plan = plan_tiles(
+        source.info.height, source.info.width, tile_size, card.receptive_field, card.size_multiple
+    )
+    output_domain = INTENSITY if source.info.is_complex else domain
+    point_targets, done = 0, 0
+    for batch in _batches(plan, batch_pixels):
+        if is_cancelled():
+            raise Cancelled("Cancelled by the user; the partial output was removed.")
+        windows = np.stack(
+            [to_intensity(read_window(source, plan, tile), domain) for tile in batch]
+        )
+        mean, std, targets = despeckler.estimate(windows)
+        for index, tile in enumerate(batch):
+            tile_mean = core_of(mean[index], tile)
+            point_targets += int(core_of(targets[index], tile).sum())
+            out_mean = from_intensity(tile_mean, output_domain)
+            out_std = std_from_intensity(core_of(std[index], tile), tile_mean, output_domain)
+            for sink in sinks:
+                sink(tile, out_mean, out_std)
+        done += len(batch)
+        progress(SCAN_SHARE + (1 - SCAN_SHARE) * done / len(plan.tiles))
+    return DespeckleReport(
+        model=card.summary(),
+        execution_provider=session.provider,
+        looks=looks,
+        scale=scale.scale,
+        point_target_threshold=scale.threshold,
+        point_targets=point_targets,
+        valid_fraction=scale.valid_fraction,
+        tiles=len(plan.tiles),
+        tile_size=plan.core_rows,
+        halo=plan.halo,
+        network_seconds=despeckler.network_seconds,
+        total_seconds=time.perf_counter() - started,
+        output_domain=output_domain,
+    )
+
+
+def resolve_model_path(model_path: str | None) -> str:
+    """The given model, or the shipped default; :class:`InputError` when neither exists."""
+    if model_path:
+        return model_path
+    default = default_model_path()
+    if default is None:
+        raise InputError(
+            "No default model is shipped with this copy of the plugin: choose a Speckle2Void "
+            ".onnx file in MODEL (training/README.md explains how to train one)."
+        )
+    return default
+
+
+def despeckle_raster(
+    input_path: str,
+    output_path: str,
+    band: int = 1,
+    domain: str = INTENSITY,
+    looks: float | None = None,
+    model_path: str | None = None,
+    tile_size: int = DEFAULT_TILE_SIZE,
+    device: str = "auto",
+    uncertainty_path: str | None = None,
+    point_target_factor: float | None = None,
+    progress: Callable[[float], None] | None = None,
+    is_cancelled: Callable[[], bool] | None = None,
+    log: Callable[[str], None] | None = None,
+    batch_pixels: int = BATCH_PIXELS,
+) -> DespeckleReport:
+    """Despeckle one band of a raster file into a float32 GeoTIFF (or other GDAL format).
+
+    Parameters
+    ----------
+    input_path : str
+        Raster readable by GDAL: intensity, amplitude or complex (SLC) band.
+    output_path : str
+        Destination of the despeckled band, in the input's domain (complex gives intensity).
+    band : int
+        1-based band number.
+    domain : {"intensity", "amplitude"}
+        Domain of a real band; complex bands are always converted to intensity.
+    looks : float, optional
+        Number of looks L of the input; default from the model card.
+    model_path : str, optional
+        Speckle2Void ONNX model; default: the shipped model.
+    tile_size : int
+        Core size of the tiles in pixels; does not change the result, only speed and memory.
+    device : {"auto", "cpu", "cuda"}
+        Execution device.
+    uncertainty_path : str, optional
+        Destination of the posterior standard deviation (same domain and units as the output).
+    point_target_factor : float, optional
+        Pixels brighter than this times the median are kept unchanged; default from the card.
+    progress, is_cancelled, log : callables, optional
+        Progress in [0, 1], cancel polling (checked before every batch of tiles), log lines.
+
+    Returns
+    -------
+    DespeckleReport
+
+    Raises
+    ------
+    S2VError
+        With an actionable message; no output file is left behind.
+    """
+    progress = progress or (lambda fraction: None)
+    is_cancelled = is_cancelled or (lambda: False)
+    log = log or LOG.info
+    _check_options(domain, looks, tile_size)
+    for path in filter(None, (output_path, uncertainty_path)):
+        check_writable(path)
+    with RasterSource(input_path, band) as source:
+        session = ModelSession(resolve_model_path(model_path), device)
+        log(f"Model: {session.card.summary()}")
+        log(f"Execution provider: {session.provider} (DEVICE {device})")
+        output_domain = INTENSITY if source.info.is_complex else domain
+        nodata = source.info.nodata
+        nodata = float(nodata) if nodata is not None and np.isfinite(nodata) else float("nan")
+        georeferencing = source.georeferencing()
+        width, height = source.info.width, source.info.height
+        metadata = {
+            "S2V_MODEL": session.card.summary(),
+            "S2V_DOMAIN": output_domain,
+            "S2V_SOURCE_BAND": str(band),
+        }
+        writers = [
+            RasterWriter(
+                path,
+                width,
+                height,
+                1,
+                np.float32,
+                georeferencing,
+                nodata,
+                metadata,
+                [f"{output_domain} {what}"],
+            )
+            for path, what in ((output_path, "posterior mean"), (uncertainty_path, "posterior std"))
+            if path
+        ]
+        sinks = [lambda tile, mean, std: writers[0].write(mean, tile.row, tile.col)]
+        if uncertainty_path:
+            sinks.append(lambda tile, mean, std: writers[1].write(std, tile.row, tile.col))
+        try:
+            report = _run(
+                source,
+                session,
+                domain,
+                looks,
+                tile_size,
+                point_target_factor,
+                sinks,
+                progress,
+                is_cancelled,
+                batch_pixels,
+            )
+            for writer in writers:
+                for key, value in (
+                    ("S2V_LOOKS", report.looks),
+                    ("S2V_SCALE", report.scale),
+                    ("S2V_POINT_TARGETS", report.point_targets),
+                    ("S2V_EXECUTION_PROVIDER", report.execution_provider),
+                ):
+                    writer.set_metadata_item(key, value)
+        except BaseException:
+            for writer in writers:
+                writer.abort()
+            raise
+        for writer in writers:
+            writer.commit()
+    log(
+        f"Despeckled {width}x{height} px in {report.tiles} tile(s) of {report.tile_size} px "
+        f"(halo {report.halo}); scale {report.scale:.6g}, {report.point_targets} point target(s) "
+        f"kept; network {report.network_seconds:.1f} s of {report.total_seconds:.1f} s."
+    )
+    return report
+
+
+def despeckle_array(
+    image: np.ndarray,
+    model_path: str | None = None,
+    looks: float | None = None,
+    tile_size: int = DEFAULT_TILE_SIZE,
+    domain: str = INTENSITY,
+    device: str = "cpu",
+    point_target_factor: float | None = None,
+    return_std: bool = False,
+):
+    """Despeckle an in-memory image (NaN = nodata) exactly as :func:`despeckle_raster` would.
+
+    Returns the posterior mean in the image's domain (complex gives intensity), or
+    (mean, std, report) when ``return_std`` is true.
+    """
+    _check_options(domain, looks, tile_size)
+    source = ArraySource(image)
+    session = ModelSession(resolve_model_path(model_path), device)
+    mean = np.full(image.shape, np.nan, dtype=np.float32)
+    std = np.full(image.shape, np.nan, dtype=np.float32)
+
+    def sink(tile, tile_mean, tile_std):
+        mean[tile.row : tile.row + tile.rows, tile.col : tile.col + tile.cols] = tile_mean
+        std[tile.row : tile.row + tile.rows, tile.col : tile.col + tile.cols] = tile_std
+
+    report = _run(
+        source,
+        session,
+        domain,
+        looks,
+        tile_size,
+        point_target_factor,
+        [sink],
+        lambda fraction: None,
+        lambda: False,
+        BATCH_PIXELS,
+    )
+    return (mean, std, report) if return_std else mean
+
+
+__all__ = [
+    "AMPLITUDE",
+    "INTENSITY",
+    "DespeckleReport",
+    "despeckle_array",
+    "despeckle_raster",
+    "scan_intensity",
+]
