@@ -292,9 +292,11 @@ def refined_lee(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> n
     2. Four gradient masks on ``M`` (vertical, horizontal, main diagonal, anti-diagonal edges):
        ``M[:, 2] - M[:, 0]``, ``M[2, :] - M[0, :]``, and the diagonal masks
        ``[[0, 1, 1], [-1, 0, 1], [-1, -1, 0]]``, ``[[1, 1, 0], [1, 0, -1], [0, -1, -1]]``;
-       the edge direction is the one with the largest absolute gradient.
+       the edge direction is the one with the largest absolute gradient (the first of
+       vertical, horizontal, main, anti-diagonal on ties).
     3. Of the two half windows on either side of that edge (edge line included), keep the
-       one whose neighbouring sub-window mean is closer to the centre sub-window mean.
+       one whose neighbouring sub-window mean is closer to the centre sub-window mean (the
+       left / top / upper side on ties).
     4. With ``mu``, ``var`` over the kept half window:
        ``var_x = (var - mu^2 Cu^2) / (1 + Cu^2)`` (clipped at 0), ``b = var_x / var``,
        ``I_hat = mu + b (I - mu)``.
@@ -334,10 +336,16 @@ def refined_lee(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> n
             ]
         )
     )
-    direction = np.argmax(gradients, axis=0)
+    # Near-ties (equal up to rounding, as on mirrored edges) go to the first candidate, so
+    # that the choice does not depend on summation order (tiled == untiled).
     centre = m(1, 1)
+    tolerance = 1e-9 * (np.abs(centre) + 1e-30)
+    direction = np.argmax(gradients >= gradients.max(axis=0) - 6 * tolerance, axis=0)
     sides = ((m(1, 0), m(1, 2)), (m(0, 1), m(2, 1)), (m(0, 2), m(2, 0)), (m(0, 0), m(2, 2)))
-    first_side = np.choose(direction, [np.abs(a - centre) <= np.abs(b - centre) for a, b in sides])
+    first_side = np.choose(
+        direction,
+        [np.abs(a - centre) <= np.abs(b - centre) + 2 * tolerance for a, b in sides],
+    )
     choice = 2 * direction + np.where(first_side, 0, 1)
 
     values, weights = _valid(image)
@@ -515,7 +523,7 @@ class FilterSpec:
         """Pixels of context the filter reads around each output pixel."""
         if self.key == "lee_sigma":
             target = int(options.get("target_window", 3))
-            return max(window // 2 + target // 2, 1)
+            return max(window // 2, target // 2, 1)
         return window // 2
 
 
