@@ -92,9 +92,15 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
 
     def initAlgorithm(self, config=None) -> None:
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, "Input SAR raster"))
+        # Optional with a default: QGIS 3.22 rejects a missing band value even when a default
+        # is set, which breaks console and qgis_process calls that leave BAND out.
         self.addParameter(
             QgsProcessingParameterBand(
-                self.BAND, "Band", defaultValue=1, parentLayerParameterName=self.INPUT
+                self.BAND,
+                "Band",
+                defaultValue=1,
+                parentLayerParameterName=self.INPUT,
+                optional=True,
             )
         )
         self.addParameter(
@@ -174,7 +180,7 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             report = despeckle_raster(
                 gdal_raster_path(layer),
                 output,
-                band=self.parameterAsInt(parameters, self.BAND, context),
+                band=self.parameterAsInt(parameters, self.BAND, context) or 1,
                 domain=DOMAIN_OPTIONS[self.parameterAsEnum(parameters, self.DOMAIN, context)],
                 looks=self._optional_number(parameters, self.LOOKS, context),
                 model_path=self.parameterAsFile(parameters, self.MODEL, context) or None,

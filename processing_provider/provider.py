@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from qgis.core import QgsProcessingProvider
+from qgis.core import Qgis, QgsMessageLog, QgsProcessingProvider
 
 from .common import plugin_icon
 
@@ -28,6 +28,16 @@ class Speckle2VoidProvider(QgsProcessingProvider):
         return plugin_icon()
 
     def loadAlgorithms(self) -> None:  # noqa: N802
+        # An exception escaping this virtual method aborts QGIS (3.22): log and skip instead.
         for module_name, class_name in ALGORITHMS:
-            module = importlib.import_module(f"{__package__}.{module_name}")
-            self.addAlgorithm(getattr(module, class_name)())
+            try:
+                module = importlib.import_module(f"{__package__}.{module_name}")
+                algorithm = getattr(module, class_name)()
+            except Exception as exc:  # noqa: BLE001
+                QgsMessageLog.logMessage(
+                    f"Cannot load {module_name}.{class_name}: {exc!r}",
+                    "Speckle2Void",
+                    Qgis.Critical,
+                )
+                continue
+            self.addAlgorithm(algorithm)

@@ -44,7 +44,7 @@ LOG = logging.getLogger(__name__)
 
 DEFAULT_TILE_SIZE = 1024
 MIN_TILE_SIZE = 32
-BATCH_PIXELS = 1 << 21
+BATCH_PIXELS = 1 << 20
 STRIP_PIXELS = 1 << 22
 SCAN_SHARE = 0.05
 
@@ -175,6 +175,11 @@ class Despeckler:
         return mean * factor, std * factor, targets
 
 
+def _stop_if_cancelled(is_cancelled: Callable[[], bool]) -> None:
+    if is_cancelled():
+        raise Cancelled("Cancelled by the user; the partial output was removed.")
+
+
 def _batches(plan: TilePlan, batch_pixels: int):
     size = max(1, batch_pixels // (plan.window_rows * plan.window_cols))
     tiles = plan.tiles
@@ -216,21 +221,21 @@ def _run(
     output_domain = INTENSITY if source.info.is_complex else domain
     point_targets, done = 0, 0
     for batch in _batches(plan, batch_pixels):
-        if is_cancelled():
-            raise Cancelled("Cancelled by the user; the partial output was removed.")
+        _stop_if_cancelled(is_cancelled)
         windows = np.stack(
             [to_intensity(read_window(source, plan, tile), domain) for tile in batch]
         )
         mean, std, targets = despeckler.estimate(windows)
         for index, tile in enumerate(batch):
+            _stop_if_cancelled(is_cancelled)
             tile_mean = core_of(mean[index], tile)
             point_targets += int(core_of(targets[index], tile).sum())
             out_mean = from_intensity(tile_mean, output_domain)
             out_std = std_from_intensity(core_of(std[index], tile), tile_mean, output_domain)
             for sink in sinks:
                 sink(tile, out_mean, out_std)
-        done += len(batch)
-        progress(SCAN_SHARE + (1 - SCAN_SHARE) * done / len(plan.tiles))
+            done += 1
+            progress(SCAN_SHARE + (1 - SCAN_SHARE) * done / len(plan.tiles))
     return DespeckleReport(
         model=card.summary(),
         execution_provider=session.provider,

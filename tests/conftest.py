@@ -36,7 +36,7 @@ def sar_data() -> Path:
 
 @pytest.fixture(scope="session")
 def plugins_dir(tmp_path_factory) -> Path:
-    """A fresh QGIS plugins folder holding the plugin (a link to this checkout) as 'speckle2void'."""
+    """A fresh QGIS plugins folder holding this checkout (linked) as 'speckle2void'."""
     folder = tmp_path_factory.mktemp("plugins")
     (folder / PLUGIN_NAME).symlink_to(ROOT, target_is_directory=True)
     return folder
@@ -90,3 +90,31 @@ def qgis_process_env(plugins_dir: Path, profile_dir: Path) -> dict:
     env["HOME"] = str(profile_dir)
     env["XDG_RUNTIME_DIR"] = str(profile_dir)
     return env
+
+
+@pytest.fixture(scope="session")
+def qgis_process(plugins_dir, tmp_path_factory):
+    """Run ``qgis_process.bin`` with the plugin enabled in a fresh profile.
+
+    Returns a function ``run(*args, timeout=300) -> subprocess.CompletedProcess`` (text mode).
+    """
+    import shutil
+    import subprocess
+
+    binary = shutil.which("qgis_process.bin")
+    if binary is None:
+        pytest.skip("qgis_process.bin not found")
+    profile = tmp_path_factory.mktemp("qgis_profile")
+    runtime = profile / "runtime"
+    runtime.mkdir(mode=0o700)
+    env = qgis_process_env(plugins_dir, profile)
+    env["XDG_RUNTIME_DIR"] = str(runtime)
+
+    def run(*args: str, timeout: int = 300):
+        return subprocess.run(
+            [binary, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+
+    enabled = run("plugins", "enable", PLUGIN_NAME)
+    assert enabled.returncode == 0, enabled.stdout + enabled.stderr
+    return run

@@ -185,7 +185,7 @@ def test_cancel_stops_and_leaves_no_file(tmp_path, model):
             is_cancelled=cancel_after_first_batch,
             uncertainty_path=str(tmp_path / "s.tif"),
         )
-    assert len(calls) == 2
+    assert len(calls) == 2  # stopped at the first check after the request
     assert not os.path.exists(tmp_path / "o.tif") and not os.path.exists(tmp_path / "s.tif")
     assert leftovers(tmp_path) == []
 
@@ -217,7 +217,9 @@ def test_model_problems_are_explained(tmp_path):
     corrupt = tmp_path / "corrupt.onnx"
     corrupt.write_bytes(b"this is not a protobuf")
     no_card = neighbour_mean_model(tmp_path / "nocard.onnx", card=False)
-    renamed = neighbour_mean_model(tmp_path / "renamed.onnx", output_names=("prior_shape", "prior_scale"))
+    renamed = neighbour_mean_model(
+        tmp_path / "renamed.onnx", output_names=("prior_shape", "prior_scale")
+    )
     for model_path, message in [
         (str(tmp_path / "absent.onnx"), "not found"),
         (str(corrupt), "not a usable ONNX model"),

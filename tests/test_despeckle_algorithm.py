@@ -1,0 +1,147 @@
+"""``speckle2void:despeckle`` in the real QGIS: processing.run, qgis_process, feedback, errors."""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("qgis.core")
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+from onnx_models import expected_neighbour_posterior, neighbour_mean_model  # noqa: E402
+from osgeo import gdal  # noqa: E402
+from rasters import gamma_scene, read_raster, write_raster  # noqa: E402
+
+ALG = "speckle2void:despeckle"
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return neighbour_mean_model(tmp_path_factory.mktemp("model") / "neighbour.onnx")
+
+
+@pytest.fixture()
+def scene(tmp_path):
+    return write_raster(tmp_path / "scene.tif", gamma_scene((96, 80)))
+
+
+def test_processing_run_despeckles_a_raster(processing_run, tmp_path, scene, model):
+    result = processing_run(
+        ALG,
+        {
+            "INPUT": scene,
+            "MODEL": model,
+            "LOOKS": 1,
+            "POINT_TARGET_FACTOR": 0,
+            "OUTPUT": str(tmp_path / "out.tif"),
+            "OUTPUT_UNCERTAINTY": str(tmp_path / "std.tif"),
+        },
+    )
+    expected = expected_neighbour_posterior(read_raster(scene))
+    np.testing.assert_allclose(read_raster(result["OUTPUT"]), expected, rtol=2e-5)
+    assert os.path.exists(result["OUTPUT_UNCERTAINTY"])
+    assert result["EXECUTION_PROVIDER"] == "CPUExecutionProvider"
+    assert result["SCALE"] == pytest.approx(float(read_raster(scene).mean()), rel=1e-5)
+
+
+def test_qgis_process_despeckles_a_raster(qgis_process, tmp_path, scene, model):
+    out = tmp_path / "cli.tif"
+    run = qgis_process("run", ALG, "--", f"INPUT={scene}", f"MODEL={model}", f"OUTPUT={out}")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "CPUExecutionProvider" in run.stdout
+    expected = expected_neighbour_posterior(read_raster(scene))
+    np.testing.assert_allclose(read_raster(out), expected, rtol=2e-5)
+
+
+def test_progress_is_monotone_within_0_and_100(processing_run, tmp_path, model):
+    from qgis.core import QgsProcessingFeedback
+
+    scene = write_raster(tmp_path / "big.tif", gamma_scene((200, 200)))
+    feedback = QgsProcessingFeedback()
+    seen = []
+    feedback.progressChanged.connect(seen.append)
+    processing_run(
+        ALG,
+        {"INPUT": scene, "MODEL": model, "TILE_SIZE": 64, "OUTPUT": str(tmp_path / "o.tif")},
+        feedback,
+    )
+    assert len(seen) > 3 and seen == sorted(seen)
+    assert 0 <= seen[0] and seen[-1] <= 100 and seen[-1] == pytest.approx(100)
+
+
+def test_cancel_leaves_no_output(processing_run, tmp_path, model):
+    from qgis.core import QgsProcessingException, QgsProcessingFeedback
+
+    scene = write_raster(tmp_path / "big.tif", gamma_scene((256, 256)))
+    feedback = QgsProcessingFeedback()
+    feedback.progressChanged.connect(lambda value: value > 10 and feedback.cancel())
+    out = tmp_path / "o.tif"
+    try:
+        result = processing_run(
+            ALG, {"INPUT": scene, "MODEL": model, "TILE_SIZE": 32, "OUTPUT": str(out)}, feedback
+        )
+    except QgsProcessingException:
+        result = {}
+    assert result == {} and feedback.isCanceled()
+    assert not out.exists() and glob.glob(str(tmp_path / "*partial*")) == []
+
+
+def _message(processing_run, parameters):
+    from qgis.core import QgsProcessingException
+
+    with pytest.raises(QgsProcessingException) as error:
+        processing_run(ALG, parameters)
+    return str(error.value)
+
+
+def test_bad_inputs_get_clear_messages_and_no_file(processing_run, tmp_path, scene, model):
+    corrupt = tmp_path / "corrupt.onnx"
+    corrupt.write_bytes(b"garbage")
+    negative = write_raster(tmp_path / "neg.tif", -gamma_scene((20, 20)))
+    empty = write_raster(tmp_path / "nan.tif", np.full((20, 20), np.nan, np.float32))
+    out = str(tmp_path / "o.tif")
+    cases = [
+        ({"INPUT": scene, "MODEL": str(corrupt), "OUTPUT": out}, "not a usable ONNX model"),
+        ({"INPUT": scene, "MODEL": model, "BAND": 4, "OUTPUT": out}, "band"),
+        ({"INPUT": negative, "MODEL": model, "OUTPUT": out}, "negative"),
+        ({"INPUT": empty, "MODEL": model, "OUTPUT": out}, "no valid pixels"),
+        ({"INPUT": scene, "MODEL": model, "OUTPUT": "/proc/nope/o.tif"}, "Cannot write"),
+    ]
+    for parameters, text in cases:
+        assert text.lower() in _message(processing_run, parameters).lower()
+        assert not os.path.exists(out)
+
+
+def test_cuda_without_cuda_is_refused(processing_run, tmp_path, scene, model):
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this machine has CUDA")
+    message = _message(
+        processing_run,
+        {"INPUT": scene, "MODEL": model, "DEVICE": 2, "OUTPUT": str(tmp_path / "o.tif")},
+    )
+    assert "onnxruntime-gpu" in message
+
+
+def test_can_execute_explains_how_to_install_onnxruntime(qgis_app, monkeypatch):
+    from qgis.core import QgsApplication
+
+    algorithm = QgsApplication.processingRegistry().algorithmById(ALG)
+    assert algorithm.canExecute()[0]
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # makes "import onnxruntime" fail
+    available, message = algorithm.canExecute()
+    assert not available and "pip install" in message and "onnxruntime" in message
+
+
+def test_output_keeps_the_georeferencing(processing_run, tmp_path, scene, model):
+    result = processing_run(
+        ALG, {"INPUT": scene, "MODEL": model, "OUTPUT": str(tmp_path / "o.tif")}
+    )
+    a, b = gdal.Open(scene), gdal.Open(result["OUTPUT"])
+    assert a.GetGeoTransform() == b.GetGeoTransform() and a.GetProjection() == b.GetProjection()
