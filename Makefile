@@ -1,0 +1,32 @@
+# Speckle2Void for QGIS. `make demo` and `make test` install what is missing first.
+PYTHON := .venv/bin/python
+export PYTHONNOUSERSITE := 1
+export QT_QPA_PLATFORM := offscreen
+
+.PHONY: setup test lint format zip demo bench clean
+
+setup:
+	scripts/bootstrap.sh
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+format: setup
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+test: setup lint
+	$(PYTHON) -m pytest
+
+zip: setup
+	$(PYTHON) scripts/build_zip.py dist
+
+demo: setup
+	$(PYTHON) scripts/demo.py demo_output
+
+bench: setup
+	$(PYTHON) bench/bench_despeckle.py
+
+clean:
+	rm -rf dist demo_output .pytest_cache
