@@ -327,6 +327,8 @@ def despeckle_raster(
     with RasterSource(input_path, band) as source:
         session = ModelSession(resolve_model_path(model_path), device)
         log(f"Model: {session.card.summary()}")
+        if device == "auto" and session.provider != "CUDAExecutionProvider":
+            log("DEVICE auto: CUDA is not usable here (needs onnxruntime-gpu), running on the CPU.")
         log(f"Execution provider: {session.provider} (DEVICE {device})")
         output_domain = INTENSITY if source.info.is_complex else domain
         nodata = source.info.nodata

@@ -29,7 +29,7 @@ MIN_LINE_LENGTH = 32
 #: Fewest complete lines needed for a usable average periodogram.
 MIN_LINES = 16
 
-_WINDOW_GRID = np.arange(0.50, 1.0001, 0.02)
+_WINDOW_GRID = np.arange(0.50, 1.0001, 0.01)
 _OFFSET_STEPS = np.arange(-1.0, 1.0001, 0.25)  # in bins, around the circular centroid
 
 
@@ -211,22 +211,32 @@ def fit_axis(profile: np.ndarray) -> AxisEstimate:
     p = p / p.mean()
     freqs = sp_fft.fftfreq(n)
     centre0 = circular_centroid(p)
-    bands = np.unique(np.clip(np.arange(max(4, int(0.1 * n)), 2 * n + 1) / (2.0 * n), 0, 1.0))
-    best = None
-    for step in _OFFSET_STEPS:
-        centre = centre0 + step / n
-        u = relative_frequency(freqs, centre)
-        cost, amp, floor = _fit_grid(p, u, bands, _WINDOW_GRID)
-        index = np.unravel_index(np.argmin(cost), cost.shape)
-        if best is None or cost[index] < best[0] - 1e-12:
-            best = (cost[index], centre, bands[index[0]], _WINDOW_GRID[index[1]])
-    _, centre, band, window = best
-    fine = np.clip(np.arange(window - 0.02, window + 0.0201, 0.002), 0.5, 1.0)
-    u = relative_frequency(freqs, centre)
-    cost, amp, floor = _fit_grid(p, u, np.array([band]), fine)
-    k = int(np.argmin(cost[0]))
-    window, amplitude, floor_level = float(fine[k]), float(amp[0, k]), float(floor[0, k])
-    rms = float(np.sqrt(max(cost[0, k], 0.0) / n))
+    all_bands = np.arange(max(4, int(0.1 * n)), 2 * n + 1) / (2.0 * n)
+
+    def search(centres, bands, windows):
+        best = None
+        for centre in centres:
+            cost, amp, floor = _fit_grid(p, relative_frequency(freqs, centre), bands, windows)
+            # a band must stand out of the floor: a flat profile is a full band, not a floor
+            cost = np.where(amp >= floor, cost, np.inf)
+            i, j = np.unravel_index(np.argmin(cost), cost.shape)
+            if best is None or cost[i, j] < best[0] - 1e-12:
+                best = (cost[i, j], centre, bands[i], windows[j], amp[i, j], floor[i, j])
+        return best
+
+    # coarse: all band fractions at the circular centroid, coarse weights
+    _, centre, band, window, _, _ = search([centre0], all_bands, _WINDOW_GRID[::5])
+    # fine: centre offsets, nearby bands and weights
+    near_bands = all_bands[np.abs(all_bands - band) <= 16.0 / (2.0 * n)]
+    near_windows = np.clip(np.arange(window - 0.1, window + 0.1001, 0.01), 0.5, 1.0)
+    centres = centre0 + _OFFSET_STEPS / n
+    _, centre, band, window, _, _ = search(centres, near_bands, np.unique(near_windows))
+    fine = np.unique(np.clip(np.arange(window - 0.01, window + 0.0101, 0.002), 0.5, 1.0))
+    cost_k, centre, band, window, amplitude, floor_level = search([centre], np.array([band]), fine)
+    window, amplitude, floor_level = float(window), float(amplitude), float(floor_level)
+    if band >= 1.0 - 2.0 / n and window >= 0.99:
+        centre = 0.0  # a flat, full band has no centre
+    rms = float(np.sqrt(max(cost_k, 0.0) / n))
     moment = np.sum(p * np.exp(2j * np.pi * freqs))
     estimate = AxisEstimate(
         centroid=float(relative_frequency(centre, 0.0)),

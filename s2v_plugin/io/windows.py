@@ -15,6 +15,10 @@ from .raster_source import RasterSource
 def read_window(source: RasterSource, plan: TilePlan, tile: Tile) -> np.ndarray:
     """The tile's full window (``plan.window_rows`` x ``plan.window_cols``), mirrored at the
     raster edges exactly as an untiled run would see it."""
+    inside_rows = 0 <= tile.win_row and tile.win_row + plan.window_rows <= plan.height
+    inside_cols = 0 <= tile.win_col and tile.win_col + plan.window_cols <= plan.width
+    if inside_rows and inside_cols:
+        return source.read(tile.win_row, tile.win_col, plan.window_rows, plan.window_cols)
     rows = reflect_indices(tile.win_row, plan.window_rows, plan.height)
     cols = reflect_indices(tile.win_col, plan.window_cols, plan.width)
     return source.read_indices(rows, cols)

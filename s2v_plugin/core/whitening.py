@@ -1,0 +1,174 @@
+"""Whitening filters along one axis, designed from an :class:`~.spectrum.AxisEstimate`.
+
+The filter divides the spectrum by the square root of the measured in-band power profile
+(smoothed inside the band only, so that the band edges are not pulled down by the empty part of
+the spectrum), zeroes everything outside the band, and is scaled so that the mean intensity of
+the image is unchanged. With ``remove_oversampling`` the occupied band is also cut out of the
+spectrum and moved to base band (the centroid phase ramp is removed), so that the output has
+``round(B * N)`` samples instead of ``N`` and its spectrum fills the whole sampled band: the
+speckle is then white, not only flat in band.
+
+Filters act on whole lines (one FFT per line), so applying them strip by strip gives exactly the
+result of applying them to the whole image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import fft as sp_fft
+
+from .spectrum import AxisEstimate, relative_frequency
+
+#: Power below this fraction of the in-band peak is not amplified further (limits the gain
+#: at the edges of strongly tapered bands to about 7x in amplitude).
+MIN_RELATIVE_POWER = 0.02
+#: Width of the in-band smoothing of the measured profile, as a fraction of the sampled band.
+SMOOTHING_BAND = 1.0 / 64.0
+
+
+def _in_band(u: np.ndarray, band_fraction: float) -> np.ndarray:
+    if band_fraction >= 1.0:
+        return np.ones(np.shape(u), dtype=bool)
+    return np.abs(u) < band_fraction / 2.0
+
+
+def smoothed_band_profile(estimate: AxisEstimate) -> np.ndarray:
+    """The measured power profile smoothed inside the band (0 outside), FFT order."""
+    profile = estimate.profile_array()
+    n = profile.size
+    inside = _in_band(
+        relative_frequency(sp_fft.fftfreq(n), estimate.centroid), estimate.band_fraction
+    )
+    half = max(1, int(round(SMOOTHING_BAND * n / 2)))
+    kernel = np.ones(2 * half + 1)
+
+    def circular(values: np.ndarray) -> np.ndarray:
+        padded = np.concatenate([values[-half:], values, values[:half]])
+        return np.convolve(padded, kernel, mode="valid")
+
+    weights = circular(inside.astype(np.float64))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        smooth = np.where(inside, circular(profile * inside) / weights, 0.0)
+    return smooth
+
+
+def whitening_gain(estimate: AxisEstimate, freqs: np.ndarray) -> np.ndarray:
+    """Unscaled amplitude gain of the whitening filter at ``freqs`` (cycles/sample).
+
+    ``1 / sqrt(S(f))`` inside the band, where ``S`` is the in-band smoothed profile
+    (periodically interpolated, floored at :data:`MIN_RELATIVE_POWER` of its peak); 0 outside.
+    """
+    smooth = smoothed_band_profile(estimate)
+    n = smooth.size
+    grid = sp_fft.fftshift(sp_fft.fftfreq(n))
+    values = sp_fft.fftshift(smooth)
+    power = np.interp(np.mod(freqs + 0.5, 1.0) - 0.5, grid, values, period=1.0)
+    power = np.maximum(power, MIN_RELATIVE_POWER * smooth.max())
+    inside = _in_band(relative_frequency(freqs, estimate.centroid), estimate.band_fraction)
+    return np.where(inside, 1.0 / np.sqrt(power), 0.0)
+
+
+@dataclass(frozen=True)
+class AxisFilter:
+    """A whitening filter for lines of ``length`` samples.
+
+    Output FFT bin ``j`` is input bin ``source_bins[j]`` times ``gain[j]``; the output has
+    ``output_length`` samples (fewer than ``length`` when oversampling is removed).
+    """
+
+    length: int
+    output_length: int
+    source_bins: np.ndarray
+    gain: np.ndarray
+
+    @property
+    def resamples(self) -> bool:
+        """True when the output has a different number of samples than the input."""
+        return self.output_length != self.length
+
+    @property
+    def pixel_factor(self) -> float:
+        """Output pixel size in input pixels (the oversampling factor removed, or 1)."""
+        return self.length / self.output_length
+
+    def output_positions(self, positions: np.ndarray) -> np.ndarray:
+        """Nearest output sample of input sample indices."""
+        out = np.rint(np.asarray(positions) / self.pixel_factor).astype(np.int64)
+        return np.clip(out, 0, self.output_length - 1)
+
+    def input_positions(self, positions: np.ndarray) -> np.ndarray:
+        """Nearest input sample of output sample indices."""
+        out = np.rint(np.asarray(positions) * self.pixel_factor).astype(np.int64)
+        return np.clip(out, 0, self.length - 1)
+
+
+def design_axis_filter(
+    estimate: AxisEstimate, length: int, remove_oversampling: bool
+) -> AxisFilter:
+    """Whitening filter for lines of ``length`` samples.
+
+    Parameters
+    ----------
+    estimate : AxisEstimate
+        Spectral parameters and average profile of the axis.
+    length : int
+        Samples per line (the image size along the axis).
+    remove_oversampling : bool
+        Keep only the occupied band, moved to base band (fewer output samples).
+
+    Returns
+    -------
+    AxisFilter
+        Scaled so that the mean intensity is preserved for data with the estimated spectrum.
+    """
+    profile = estimate.profile_array()
+    # power gain measured on the estimation grid: sum G^2 P / sum P
+    profile_gain = whitening_gain(estimate, sp_fft.fftfreq(profile.size))
+    ratio = float(np.sum(profile_gain**2 * profile) / np.sum(profile))
+    scale = 1.0 / np.sqrt(ratio) if ratio > 0 else 0.0
+    freqs = sp_fft.fftfreq(length)
+    gain = whitening_gain(estimate, freqs) * scale
+    if not remove_oversampling:
+        return AxisFilter(length, length, np.arange(length), gain.astype(np.float32))
+    u = relative_frequency(freqs, estimate.centroid)
+    inside = np.flatnonzero(_in_band(u, estimate.band_fraction))
+    if inside.size == 0:
+        inside = np.array([int(np.argmin(np.abs(u)))])
+    output_length = int(inside.size)
+    offsets = np.rint(u[inside] * length).astype(np.int64)
+    order = np.argsort(np.mod(offsets, output_length), kind="stable")
+    source = inside[order]
+    # ifft over output_length instead of length: amplitude scale output_length / length
+    out_gain = gain[source] * (output_length / length)
+    return AxisFilter(length, output_length, source, out_gain.astype(np.float32))
+
+
+def apply_axis_filter(data: np.ndarray, axis_filter: AxisFilter, axis: int) -> np.ndarray:
+    """Filter complex lines along ``axis`` (every line complete: no NaN).
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        complex64 array with ``axis_filter.length`` samples along ``axis``.
+    axis_filter : AxisFilter
+        From :func:`design_axis_filter`.
+    axis : int
+        Axis holding the lines.
+
+    Returns
+    -------
+    numpy.ndarray
+        complex64 array with ``axis_filter.output_length`` samples along ``axis``.
+    """
+    spectrum = sp_fft.fft(np.asarray(data, dtype=np.complex64), axis=axis)
+    shape = [1] * spectrum.ndim
+    shape[axis] = -1
+    gain = axis_filter.gain.reshape(shape)
+    if axis_filter.resamples or not np.array_equal(
+        axis_filter.source_bins, np.arange(axis_filter.length)
+    ):
+        spectrum = np.take(spectrum, axis_filter.source_bins, axis=axis)
+    spectrum *= gain
+    return sp_fft.ifft(spectrum, axis=axis).astype(np.complex64, copy=False)
