@@ -9,7 +9,10 @@ from qgis.core import Qgis, QgsMessageLog, QgsProcessingProvider
 from .common import plugin_icon
 
 # (module in this package, algorithm class): one algorithm per module.
-ALGORITHMS = (("despeckle_algorithm", "DespeckleAlgorithm"),)
+ALGORITHMS = (
+    ("despeckle_algorithm", "DespeckleAlgorithm"),
+    ("classic_filter_algorithm", "ClassicFilterAlgorithm"),
+)
 
 
 class Speckle2VoidProvider(QgsProcessingProvider):
