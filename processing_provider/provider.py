@@ -12,6 +12,7 @@ from .common import plugin_icon
 ALGORITHMS = (
     ("despeckle_algorithm", "DespeckleAlgorithm"),
     ("classic_filter_algorithm", "ClassicFilterAlgorithm"),
+    ("evaluate_algorithm", "EvaluateAlgorithm"),
 )
 
 

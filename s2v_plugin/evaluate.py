@@ -19,7 +19,7 @@ import numpy as np
 from .core import metrics
 from .core.classic_filters import FILTERS
 from .core.domain import DOMAINS, INTENSITY, from_intensity, to_intensity
-from .core.errors import Cancelled, InputError
+from .core.errors import Cancelled, InputError, OutputError
 from .io.raster_source import RasterSource
 from .io.raster_writer import RasterWriter, check_writable
 
@@ -432,8 +432,10 @@ def evaluate_rasters(
     log = log or LOG.info
     if domain not in DOMAINS:
         raise InputError(f"DOMAIN must be one of {DOMAINS}, not {domain!r}.")
-    for path in filter(None, (ratio_path, html_path)):
-        check_writable(path)
+    if ratio_path:
+        check_writable(ratio_path)
+    if html_path:
+        _check_report_path(html_path)
     sources = {}
     try:
         sources["NOISY"], noisy = _read_band(noisy_path, noisy_band, "NOISY")
@@ -500,6 +502,17 @@ def evaluate_rasters(
             raise
     progress(1.0)
     return evaluation
+
+
+def _check_report_path(path: str) -> None:
+    import os
+    from pathlib import Path
+
+    folder = Path(path).resolve().parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK) or Path(path).is_dir():
+        raise OutputError(
+            f"Cannot write the report '{path}': choose a file in an existing, writable folder."
+        )
 
 
 def _title(noisy_path: str, despeckled_path: str) -> str:
