@@ -172,3 +172,12 @@ def test_homogeneous_windows_skip_bright_point_targets():
         and w.slices()[1].start <= 10 < w.slices()[1].stop
         for w in windows
     )
+
+
+def test_ratio_image_leaves_pixels_zero_in_both_images_out():
+    noisy = np.ones((4, 4))
+    noisy[0, 0] = 0.0
+    despeckled = np.ones((4, 4))
+    despeckled[0, 0] = 0.0
+    ratio = metrics.ratio_image(noisy, despeckled)
+    assert np.isnan(ratio[0, 0]) and np.isfinite(ratio).sum() == 15

@@ -55,10 +55,13 @@ def enl(intensity: np.ndarray) -> float:
 def ratio_image(noisy: np.ndarray, despeckled: np.ndarray) -> np.ndarray:
     """The ratio image ``noisy / despeckled`` of two intensity images (float32, NaN kept).
 
+    Pixels that are exactly zero in both images (dark, quantised or outside the footprint:
+    ``0 / 0``) carry no speckle and are NaN in the ratio, like nodata.
+
     Raises
     ------
     InputError
-        When a despeckled pixel is zero or negative where the noisy one is valid: the ratio
+        When a despeckled pixel is negative, or zero where the noisy pixel is not: the ratio
         would be undefined or meaningless.
     """
     noisy = np.asarray(noisy, dtype=np.float64)
@@ -68,13 +71,15 @@ def ratio_image(noisy: np.ndarray, despeckled: np.ndarray) -> np.ndarray:
             f"The noisy ({noisy.shape}) and despeckled ({despeckled.shape}) images differ in size."
         )
     valid = np.isfinite(noisy) & np.isfinite(despeckled)
-    bad = valid & (despeckled <= 0)
+    both_zero = valid & (noisy == 0) & (despeckled == 0)
+    bad = valid & ~both_zero & (despeckled <= 0)
     if bad.any():
         raise InputError(
             f"{int(bad.sum())} despeckled pixel(s) are zero or negative, so the ratio image "
             "noisy / despeckled is undefined there. Check that the despeckled layer is an "
             "intensity or amplitude image, or mark those pixels as nodata."
         )
+    valid &= ~both_zero
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(valid, noisy / np.where(valid, despeckled, 1.0), np.nan)
     return ratio.astype(np.float32)
