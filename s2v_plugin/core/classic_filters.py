@@ -469,20 +469,26 @@ def lee_sigma(
 
     half = window // 2
     values, weights = _valid(image)
-    padded_values = np.pad(values, half, mode="reflect")
-    padded_weights = np.pad(weights, half, mode="reflect") > 0
+    # NaN (nodata) fails both range comparisons, so it is never selected.
+    padded = np.pad(np.where(weights > 0, values, np.nan), half, mode="reflect")
     rows, cols = image.shape
     count = np.zeros_like(image)
     total = np.zeros_like(image)
     squares = np.zeros_like(image)
-    for dy in range(-half, half + 1):
-        for dx in range(-half, half + 1):
-            shifted = (slice(half + dy, half + dy + rows), slice(half + dx, half + dx + cols))
-            v = padded_values[shifted]
-            inside = padded_weights[shifted] & (v >= low) & (v <= high)
-            count += inside
-            total += np.where(inside, v, 0.0)
-            squares += np.where(inside, v * v, 0.0)
+    inside = np.empty(image.shape, dtype=bool)
+    scratch = np.empty_like(image)
+    with np.errstate(invalid="ignore"):
+        for dy in range(-half, half + 1):
+            for dx in range(-half, half + 1):
+                v = padded[half + dy : half + dy + rows, half + dx : half + dx + cols]
+                np.greater_equal(v, low, out=inside)
+                inside &= v <= high
+                count += inside
+                np.copyto(scratch, 0.0)
+                np.copyto(scratch, v, where=inside)
+                total += scratch
+                scratch *= scratch
+                squares += scratch
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_s = total / count
         var_s = np.maximum(squares / count - mean_s * mean_s, 0.0)
