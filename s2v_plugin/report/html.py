@@ -188,6 +188,34 @@ def _comparison(evaluation) -> str:
     return f"<table>{header}{''.join(rows)}</table>"
 
 
+def _verdict(evaluation) -> str:
+    """Two or three plain sentences placing the evaluated image among the classic filters."""
+    if not evaluation.classic:
+        return ""
+    own = evaluation.despeckled
+    methods = [own, *evaluation.classic]
+    by_m = sorted(methods, key=lambda m: m.m_index.value)
+    rank = by_m.index(own) + 1
+    sentences = [
+        f"By the M-index (structure and bias left in the ratio image) the evaluated image ranks "
+        f"{rank} of {len(methods)}; the best is {html.escape(by_m[0].name)} "
+        f"({by_m[0].m_index.value:.2f})."
+    ]
+    smoother = sum(m.enl < own.enl for m in evaluation.classic)
+    sentences.append(
+        f"Its ENL over the homogeneous areas ({own.enl:.1f}) is higher than that of {smoother} "
+        f"of the {len(evaluation.classic)} classic filters."
+    )
+    if own.psnr is not None:
+        best = max(evaluation.classic, key=lambda m: m.psnr)
+        sentences.append(
+            f"Against the reference its PSNR is {own.psnr - best.psnr:+.2f} dB from the best "
+            f"classic filter ({html.escape(best.name)}, {best.psnr:.2f} dB), SSIM "
+            f"{own.ssim:.3f} against {best.ssim:.3f}."
+        )
+    return "<p>" + " ".join(sentences) + "</p>"
+
+
 def _areas(evaluation) -> str:
     header = (
         "<tr><th>Area</th><th>row</th><th>col</th><th>rows x cols</th><th>pixels</th>"
@@ -212,7 +240,7 @@ def render_report(evaluation, title: str = "Despeckling evaluation") -> str:
         '<p class="note">Same measures for each classic filter run on the noisy image with '
         f"L = {evaluation.looks:g}; the best value of each column is highlighted, the evaluated "
         "image is the first row. A high ENL with a ratio far from pure speckle means the "
-        "filter smoothed away structure.</p>" + _comparison(evaluation)
+        "filter smoothed away structure.</p>" + _verdict(evaluation) + _comparison(evaluation)
         if evaluation.classic
         else ""
     )
