@@ -29,8 +29,11 @@ MIN_LINE_LENGTH = 32
 #: Fewest complete lines needed for a usable average periodogram.
 MIN_LINES = 16
 
-_WINDOW_GRID = np.arange(0.50, 1.0001, 0.01)
-_OFFSET_STEPS = np.arange(-1.0, 1.0001, 0.25)  # in bins, around the circular centroid
+#: Largest accepted floor, relative to the in-band peak power above it.
+MAX_FLOOR = 0.2
+#: A tilted model is kept only when its squared misfit is below this fraction of the symmetric
+#: model's.
+TILT_GAIN = 0.7
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class AxisEstimate:
         Out-of-band power relative to the in-band peak power.
     fit_error : float
         RMS misfit of the model relative to the mean of the profile.
+    tilt : float
+        Linear slope of the in-band power relative to its centre value, per cycle/sample.
     lag1 : float
         Magnitude of the normalised lag-1 autocorrelation implied by the profile.
     profile : tuple of float
@@ -62,6 +67,7 @@ class AxisEstimate:
     window: float
     floor: float = 0.0
     fit_error: float = 0.0
+    tilt: float = 0.0
     lag1: float = 0.0
     profile: tuple = field(default=(), repr=False, compare=False)
 
@@ -85,6 +91,7 @@ class PeriodogramAccumulator:
         self.axis = axis
         self.length = length
         self._sum = np.zeros(length, dtype=np.float64)
+        self._raw = np.zeros(length, dtype=np.float64)
         self.blocks = 0
         self.lines = 0
 
@@ -101,7 +108,9 @@ class PeriodogramAccumulator:
         if power <= 0.0:
             return
         spectra = np.abs(sp_fft.fft(lines.astype(np.complex64), axis=-1)) ** 2
-        self._sum += spectra.sum(axis=0, dtype=np.float64) / power
+        summed = spectra.sum(axis=0, dtype=np.float64)
+        self._sum += summed / power
+        self._raw += summed
         self.blocks += 1
         self.lines += lines.shape[0]
 
@@ -111,6 +120,13 @@ class PeriodogramAccumulator:
             raise ValueError("no complete line was added")
         profile = self._sum / self.blocks
         return profile / profile.mean()
+
+    def power_profile(self) -> np.ndarray:
+        """Average power profile with every line weighted by its power (the spectrum of the
+        sampled image as a whole), normalised to mean 1."""
+        if self.blocks == 0:
+            raise ValueError("no complete line was added")
+        return self._raw / self._raw.mean()
 
 
 def axis_periodogram(blocks, axis: int) -> np.ndarray:
@@ -162,10 +178,28 @@ def circular_centroid(profile: np.ndarray) -> float:
     return float(relative_frequency(np.angle(moment) / (2.0 * np.pi), 0.0))
 
 
-def _fit_grid(p: np.ndarray, u: np.ndarray, bands: np.ndarray, windows: np.ndarray):
-    """Least-squares amplitude and floor of the model for every (band, window) pair.
+def _solve(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Batched least-squares normal equations with a tiny ridge against singular systems."""
+    size = gram.shape[-1]
+    ridge = 1e-10 * np.trace(gram, axis1=-2, axis2=-1)[..., None, None] * np.eye(size)
+    return np.linalg.solve(gram + ridge, rhs[..., None])[..., 0]
 
-    Returns cost, amplitude, floor arrays of shape (len(bands), len(windows)).
+
+def _fit_grid(
+    p: np.ndarray, u: np.ndarray, bands: np.ndarray, windows: np.ndarray, tilt: bool = True
+):
+    """Least-squares fit of ``A s + T s u + F`` for every (band, window) pair.
+
+    ``s`` is :func:`hamming_power` for the pair, ``T`` a linear tilt of the in-band power (real
+    bands are often not symmetric; forced to 0 when ``tilt`` is False) and ``F`` a white floor
+    (0 when the band fills everything).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        cost, amplitude ``A``, floor ``F`` and relative tilt ``T / A``, each of shape
+        (len(bands), len(windows)); impossible models (floor above :data:`MAX_FLOOR` of ``A``,
+        negative power in band) cost ``inf``.
     """
     n = p.size
     inside = np.abs(u)[None, :] < bands[:, None] / 2.0
@@ -173,22 +207,31 @@ def _fit_grid(p: np.ndarray, u: np.ndarray, bands: np.ndarray, windows: np.ndarr
     cos = np.cos(2.0 * np.pi * u[None, :] / bands[:, None])  # (B, n)
     shape = windows[None, :, None] + (1.0 - windows[None, :, None]) * cos[:, None, :]
     shape = np.where(inside[:, None, :], shape**2, 0.0)  # (B, W, n)
-    s1 = shape.sum(-1)
-    s2 = (shape**2).sum(-1)
-    ps = (shape * p).sum(-1)
-    p1 = p.sum()
-    p2 = (p**2).sum()
-    out_count = n - inside.sum(-1)[:, None]  # (B, 1)
-    det = s2 * n - s1**2
+    tilted = shape * u if tilt else np.zeros_like(shape)
+    basis = (shape, tilted)
+    gram = np.empty(shape.shape[:2] + (3, 3))
+    rhs = np.empty(shape.shape[:2] + (3,))
+    for i, bi in enumerate(basis):
+        rhs[..., i] = (bi * p).sum(-1)
+        gram[..., i, 2] = gram[..., 2, i] = bi.sum(-1)
+        for j, bj in enumerate(basis):
+            gram[..., i, j] = (bi * bj).sum(-1)
+    rhs[..., 2] = p.sum()
+    gram[..., 2, 2] = n
+    if not tilt:
+        gram[..., 1, 1] = 1.0  # T is 0: keep the system regular
+    with_floor = _solve(gram, rhs)
+    without = np.zeros_like(with_floor)
+    without[..., :2] = _solve(gram[..., :2, :2], rhs[..., :2])
+    out_count = n - inside.sum(-1)  # (B,)
+    use_floor = (with_floor[..., 2] > 0.0) & (out_count[:, None] > 0)
+    x = np.where(use_floor[..., None], with_floor, without)
+    cost = (p**2).sum() - 2.0 * (x * rhs).sum(-1) + np.einsum("...i,...ij,...j->...", x, gram, x)
+    amp, floor = x[..., 0], x[..., 2]
     with np.errstate(divide="ignore", invalid="ignore"):
-        amp = np.where(det > 1e-9 * n * s2, (ps * n - p1 * s1) / det, ps / s2)
-        floor = np.where(det > 1e-9 * n * s2, (s2 * p1 - s1 * ps) / det, 0.0)
-    no_floor = (floor < 0.0) | (out_count == 0)
-    amp = np.where(no_floor, ps / s2, amp)
-    floor = np.where(no_floor, 0.0, floor)
-    amp = np.maximum(amp, 0.0)
-    cost = p2 - 2 * amp * ps - 2 * floor * p1 + amp**2 * s2 + 2 * amp * floor * s1 + n * floor**2
-    return cost, amp, floor
+        tilt = np.where(amp > 0, x[..., 1] / amp, 0.0)
+    possible = (amp > 0) & (floor <= MAX_FLOOR * amp) & (np.abs(tilt) * bands[:, None] < 1.8)
+    return np.where(possible, cost, np.inf), amp, floor, tilt
 
 
 def fit_axis(profile: np.ndarray) -> AxisEstimate:
@@ -202,9 +245,10 @@ def fit_axis(profile: np.ndarray) -> AxisEstimate:
     Returns
     -------
     AxisEstimate
-        The parameters of the least-squares best model ``A * hamming_power(u, a, B) + F``,
-        searched on a grid of band fractions (half-bin steps), weights (0.5 to 1.0) and band
-        centres (quarter-bin steps within one bin of the circular centroid), then refined.
+        The parameters of the least-squares best model
+        ``(A + T u) * hamming_power(u, a, B) + F`` (``T``: in-band tilt, ``F``: white floor),
+        searched coarse to fine over band centres within 0.1 cycles/sample of the circular
+        centroid, band fractions (half-bin steps) and weights ``a`` from 0.5 to 1.0.
     """
     p = np.asarray(profile, dtype=np.float64)
     n = p.size
@@ -213,26 +257,50 @@ def fit_axis(profile: np.ndarray) -> AxisEstimate:
     centre0 = circular_centroid(p)
     all_bands = np.arange(max(4, int(0.1 * n)), 2 * n + 1) / (2.0 * n)
 
-    def search(centres, bands, windows):
+    coarse_bands = all_bands[::-2][::-1]  # every other band fraction, 1.0 included
+
+    def search(centres, bands, windows, tilt):
         best = None
         for centre in centres:
-            cost, amp, floor = _fit_grid(p, relative_frequency(freqs, centre), bands, windows)
-            # a band must stand out of the floor: a flat profile is a full band, not a floor
-            cost = np.where(amp >= floor, cost, np.inf)
+            u = relative_frequency(freqs, centre)
+            cost, amp, floor, slope = _fit_grid(p, u, bands, windows, tilt)
             i, j = np.unravel_index(np.argmin(cost), cost.shape)
             if best is None or cost[i, j] < best[0] - 1e-12:
-                best = (cost[i, j], centre, bands[i], windows[j], amp[i, j], floor[i, j])
+                best = (
+                    cost[i, j],
+                    centre,
+                    bands[i],
+                    windows[j],
+                    amp[i, j],
+                    floor[i, j],
+                    slope[i, j],
+                )
         return best
 
-    # coarse: all band fractions at the circular centroid, coarse weights
-    _, centre, band, window, _, _ = search([centre0], all_bands, _WINDOW_GRID[::5])
-    # fine: centre offsets, nearby bands and weights
-    near_bands = all_bands[np.abs(all_bands - band) <= 16.0 / (2.0 * n)]
-    near_windows = np.clip(np.arange(window - 0.1, window + 0.1001, 0.01), 0.5, 1.0)
-    centres = centre0 + _OFFSET_STEPS / n
-    _, centre, band, window, _, _ = search(centres, near_bands, np.unique(near_windows))
-    fine = np.unique(np.clip(np.arange(window - 0.01, window + 0.0101, 0.002), 0.5, 1.0))
-    cost_k, centre, band, window, amplitude, floor_level = search([centre], np.array([band]), fine)
+    def model(tilt):
+        # coarse: band centres within 0.1 cycles/sample of the circular centroid (a tilted
+        # band pulls the centroid off the band centre), all band fractions, coarse weights
+        centres = centre0 + np.arange(-0.1, 0.1 + 1e-9, 8.0 / n)
+        windows = np.arange(0.5, 1.0001, 0.05)
+        best = search(centres, coarse_bands, windows, tilt)
+        # finer around the coarse optimum, then finest
+        for centre_step, centre_span, band_span, window_step, window_span in (
+            (0.5, 4.0, 16, 0.01, 0.1),
+            (0.125, 0.5, 2, 0.002, 0.01),
+        ):
+            _, centre, band, window = best[:4]
+            centres = centre + np.arange(-centre_span, centre_span + 1e-9, centre_step) / n
+            bands = all_bands[np.abs(all_bands - band) <= band_span / (2.0 * n) + 1e-12]
+            windows = np.arange(window - window_span, window + window_span + 1e-9, window_step)
+            windows = np.unique(np.clip(np.round(windows, 4), 0.5, 1.0))
+            best = search(centres, bands, windows, tilt)
+        return best
+
+    symmetric = model(tilt=False)
+    tilted = model(tilt=True)
+    # a tilt must explain the profile clearly better, or it only trades with the centre
+    chosen = tilted if tilted[0] < TILT_GAIN * symmetric[0] else symmetric
+    cost_k, centre, band, window, amplitude, floor_level, tilt = chosen
     window, amplitude, floor_level = float(window), float(amplitude), float(floor_level)
     if band >= 1.0 - 2.0 / n and window >= 0.99:
         centre = 0.0  # a flat, full band has no centre
@@ -244,6 +312,7 @@ def fit_axis(profile: np.ndarray) -> AxisEstimate:
         window=round(window, 4),
         floor=floor_level / (amplitude + floor_level) if amplitude + floor_level > 0 else 0.0,
         fit_error=rms,
+        tilt=float(tilt),
         lag1=float(np.abs(moment) / p.sum()),
         profile=tuple(float(v) for v in p),
     )

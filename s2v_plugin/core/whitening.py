@@ -35,23 +35,32 @@ def _in_band(u: np.ndarray, band_fraction: float) -> np.ndarray:
 
 
 def smoothed_band_profile(estimate: AxisEstimate) -> np.ndarray:
-    """The measured power profile smoothed inside the band (0 outside), FFT order."""
+    """The measured power profile smoothed inside the band (0 outside), FFT order.
+
+    The average periodogram smears a sharp band edge over a bin or two (finite line length),
+    so the two outermost bins on each side are not used: the edge gets the level of its inner
+    neighbours instead of a half level that the filter would over-amplify.
+    """
     profile = estimate.profile_array()
     n = profile.size
-    inside = _in_band(
-        relative_frequency(sp_fft.fftfreq(n), estimate.centroid), estimate.band_fraction
-    )
-    half = max(1, int(round(SMOOTHING_BAND * n / 2)))
+    u = relative_frequency(sp_fft.fftfreq(n), estimate.centroid)
+    inside = _in_band(u, estimate.band_fraction)
+    trusted = inside & _in_band(u, estimate.band_fraction - 4.0 / n)
+    if not trusted.any():
+        trusted = inside
+    half = max(3, int(round(SMOOTHING_BAND * n / 2)))
     kernel = np.ones(2 * half + 1)
 
     def circular(values: np.ndarray) -> np.ndarray:
         padded = np.concatenate([values[-half:], values, values[:half]])
         return np.convolve(padded, kernel, mode="valid")
 
-    weights = circular(inside.astype(np.float64))
+    weights = circular(trusted.astype(np.float64))
     with np.errstate(invalid="ignore", divide="ignore"):
-        smooth = np.where(inside, circular(profile * inside) / weights, 0.0)
-    return smooth
+        smooth = circular(profile * trusted) / weights
+    smooth = np.where(inside & (weights > 0), smooth, 0.0)
+    # bins of a narrow band farther than the kernel from any trusted bin: raw values
+    return np.where(inside & (weights == 0), profile, smooth)
 
 
 def whitening_gain(estimate: AxisEstimate, freqs: np.ndarray) -> np.ndarray:
@@ -105,7 +114,10 @@ class AxisFilter:
 
 
 def design_axis_filter(
-    estimate: AxisEstimate, length: int, remove_oversampling: bool
+    estimate: AxisEstimate,
+    length: int,
+    remove_oversampling: bool,
+    power_profile: np.ndarray | None = None,
 ) -> AxisFilter:
     """Whitening filter for lines of ``length`` samples.
 
@@ -117,13 +129,17 @@ def design_axis_filter(
         Samples per line (the image size along the axis).
     remove_oversampling : bool
         Keep only the occupied band, moved to base band (fewer output samples).
+    power_profile : numpy.ndarray, optional
+        Power-weighted average profile of the image (FFT order, same length as the estimate's
+        profile); the filter is scaled to keep the mean intensity of data with this spectrum.
+        Defaults to the estimate's (block-normalised) profile.
 
     Returns
     -------
     AxisFilter
-        Scaled so that the mean intensity is preserved for data with the estimated spectrum.
+        Scaled so that the mean intensity is preserved.
     """
-    profile = estimate.profile_array()
+    profile = estimate.profile_array() if power_profile is None else np.asarray(power_profile)
     # power gain measured on the estimation grid: sum G^2 P / sum P
     profile_gain = whitening_gain(estimate, sp_fft.fftfreq(profile.size))
     ratio = float(np.sum(profile_gain**2 * profile) / np.sum(profile))

@@ -1,0 +1,627 @@
+"""Blind speckle decorrelation of single-look complex (SLC) images.
+
+Following Lapini et al. ("Blind speckle decorrelation for SAR image despeckling", IEEE TGRS
+2014), the SLC spectrum is whitened separately along azimuth (rows) and range (columns):
+
+1. **Estimate** (:mod:`.core.spectrum`): blocks spread over the image are read (so huge rasters
+   are sampled, not loaded), point targets in them are replaced by background noise
+   (:mod:`.core.point_targets`), and the averaged periodograms of their lines give, per axis, the
+   centroid, the occupied band fraction and the generalized Hamming weighting.
+2. **Refuse TOPS** (:mod:`.core.tops`): a Doppler centroid that sweeps along azimuth cannot be
+   whitened without deramping first.
+3. **Filter** (:mod:`.core.whitening`): one FFT per line along range, then one per line along
+   azimuth, each divided by the estimated weighting, zeroed out of band and, optionally, cropped to
+   the occupied band (oversampling removed). The filters act on whole lines, so the raster path
+   streams row strips, then column strips through a scratch file beside the output, and its result
+   does not depend on the strip size; peak memory is bounded by :data:`MEMORY_BUDGET` (at least one
+   line of each axis).
+4. **Restore** the original values of the point targets and the nodata pixels.
+
+The mean intensity is preserved; with oversampling removed the output pixels are larger by the
+oversampling factor and the georeferencing (geotransform, GCP pixel/line) is rescaled.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .core.errors import Cancelled, InputError, OutputError
+from .core.point_targets import TargetDetector, TargetStore
+from .core.spectrum import (
+    MIN_LINE_LENGTH,
+    MIN_LINES,
+    AxisEstimate,
+    PeriodogramAccumulator,
+    fit_axis,
+)
+from .core.tops import SweepCheck, azimuth_sweep, tops_mode_from_metadata
+from .core.whitening import AxisFilter, apply_axis_filter, design_axis_filter
+
+LOG = logging.getLogger(__name__)
+
+#: Default of ``remove_oversampling``: only a cropped spectrum gives white speckle.
+DEFAULT_REMOVE_OVERSAMPLING = True
+#: Default point-target threshold factor over the median intensity (0 disables).
+DEFAULT_POINT_TARGET_FACTOR = 50.0
+#: Output pixel types.
+OUTPUT_FORMATS = ("complex", "intensity", "amplitude")
+#: Working-memory budget (bytes) of the strip-wise filtering.
+MEMORY_BUDGET = 128 * 1024 * 1024
+#: Bytes of working memory per complex sample of a strip (input, FFT, output, temporaries).
+_BYTES_PER_SAMPLE = 40
+#: Size (samples) of the blocks sampled for estimation, and their number per axis.
+ESTIMATION_BLOCK = 256
+MAX_BLOCKS_PER_AXIS = 8
+#: Metadata keys written to the output (prefix).
+METADATA_PREFIX = "S2V_DECORRELATION_"
+
+ProgressFn = Callable[[float], None]
+CancelFn = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class DecorrelationReport:
+    """What the decorrelation estimated and did.
+
+    Attributes
+    ----------
+    azimuth, range_ : AxisEstimate
+        Spectral parameters along rows (azimuth) and columns (range).
+    point_targets : int
+        Number of pixels treated as point targets.
+    point_target_threshold : float or None
+        Intensity threshold of the point targets (None: detection disabled).
+    oversampling_removed : bool
+        Whether the spectrum was cropped to the occupied band.
+    input_size, output_size : tuple of int
+        (rows, columns) before and after.
+    invalid_pixels : int
+        Nodata or non-finite input pixels (kept as nodata).
+    sweep : SweepCheck
+        The TOPS (azimuth centroid sweep) evidence.
+    """
+
+    azimuth: AxisEstimate
+    range_: AxisEstimate
+    point_targets: int
+    point_target_threshold: float | None
+    oversampling_removed: bool
+    input_size: tuple[int, int]
+    output_size: tuple[int, int]
+    invalid_pixels: int = 0
+    sweep: SweepCheck = SweepCheck(0.0, 0.0, 0.0)
+
+    @property
+    def pixel_factors(self) -> tuple[float, float]:
+        """Output pixel size in input pixels, (azimuth, range)."""
+        return (
+            self.input_size[0] / self.output_size[0],
+            self.input_size[1] / self.output_size[1],
+        )
+
+    def metadata(self) -> dict[str, str]:
+        """Output metadata items describing the estimates (all values are strings)."""
+        items = {"DECORRELATED": "YES", "METHOD": "blind spectral whitening (Lapini 2014)"}
+        for name, est in (("AZIMUTH", self.azimuth), ("RANGE", self.range_)):
+            items[f"{name}_CENTROID"] = f"{est.centroid:.5f}"
+            items[f"{name}_BAND_FRACTION"] = f"{est.band_fraction:.5f}"
+            items[f"{name}_WINDOW"] = f"{est.window:.4f}"
+            items[f"{name}_LAG1_BEFORE"] = f"{est.lag1:.4f}"
+        items["POINT_TARGETS"] = str(self.point_targets)
+        items["POINT_TARGET_THRESHOLD"] = (
+            "disabled"
+            if self.point_target_threshold is None
+            else f"{self.point_target_threshold:.6g}"
+        )
+        items["OVERSAMPLING_REMOVED"] = "YES" if self.oversampling_removed else "NO"
+        items["PIXEL_FACTOR_AZIMUTH"] = f"{self.pixel_factors[0]:.6f}"
+        items["PIXEL_FACTOR_RANGE"] = f"{self.pixel_factors[1]:.6f}"
+        items["INVALID_PIXELS"] = str(self.invalid_pixels)
+        return {METADATA_PREFIX + key: value for key, value in items.items()}
+
+    def summary(self) -> str:
+        """Human-readable multi-line summary for logs."""
+        lines = []
+        for name, est in (("Azimuth", self.azimuth), ("Range", self.range_)):
+            lines.append(
+                f"{name}: centroid {est.centroid:+.4f} cycles/sample, band fraction "
+                f"{est.band_fraction:.3f} (oversampling x{1 / est.band_fraction:.3f}), "
+                f"generalized Hamming {est.window:.3f}, lag-1 correlation before {est.lag1:.3f}"
+            )
+        threshold = (
+            "disabled"
+            if self.point_target_threshold is None
+            else f"intensity > {self.point_target_threshold:.4g}"
+        )
+        lines.append(f"Point targets: {self.point_targets} pixel(s) ({threshold})")
+        lines.append(
+            f"Oversampling removed: {'yes' if self.oversampling_removed else 'no'}; "
+            f"{self.input_size[0]} x {self.input_size[1]} -> "
+            f"{self.output_size[0]} x {self.output_size[1]} (rows x columns)"
+        )
+        if self.invalid_pixels:
+            lines.append(f"Nodata / non-finite pixels kept as nodata: {self.invalid_pixels}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    azimuth: AxisEstimate
+    range_: AxisEstimate
+    detector: TargetDetector
+    sweep: SweepCheck
+    az_filter: AxisFilter
+    rg_filter: AxisFilter
+
+
+# --------------------------------------------------------------------------- estimation
+
+
+def estimation_windows(height: int, width: int) -> list[tuple[int, int, int, int]]:
+    """Blocks (row, col, rows, cols) spread over the image for spectrum estimation.
+
+    Up to :data:`MAX_BLOCKS_PER_AXIS` x :data:`MAX_BLOCKS_PER_AXIS` blocks of
+    :data:`ESTIMATION_BLOCK` samples (less for small images), evenly spaced, overlapping by at
+    most half a block.
+    """
+
+    def starts(size: int) -> tuple[int, list[int]]:
+        length = min(ESTIMATION_BLOCK, size)
+        count = min(MAX_BLOCKS_PER_AXIS, max(1, -(-2 * size // length) - 1))
+        return length, sorted({int(round(v)) for v in np.linspace(0, size - length, count)})
+
+    rows, row_starts = starts(height)
+    cols, col_starts = starts(width)
+    return [(r, c, rows, cols) for r in row_starts for c in col_starts]
+
+
+def _check_size(height: int, width: int) -> None:
+    if height < MIN_LINE_LENGTH or width < MIN_LINE_LENGTH:
+        raise InputError(
+            f"The image is too small to estimate its spectrum ({width} x {height} pixels): "
+            f"it needs at least {MIN_LINE_LENGTH} pixels along both range and azimuth."
+        )
+
+
+def _estimate(
+    read: Callable[[int, int, int, int], np.ndarray],
+    height: int,
+    width: int,
+    point_target_factor: float,
+    remove_oversampling: bool,
+) -> _Plan:
+    _check_size(height, width)
+    if point_target_factor < 0 or not np.isfinite(point_target_factor):
+        raise InputError(
+            f"The point-target factor must be 0 (off) or a positive number, "
+            f"not {point_target_factor}."
+        )
+    blocks = [read(*window) for window in estimation_windows(height, width)]
+    finite = [np.isfinite(b) for b in blocks]
+    if not any(f.any() for f in finite):
+        raise InputError(
+            "The image holds only nodata (or NaN) pixels where it was sampled: nothing to "
+            "decorrelate. Check the band and the nodata value."
+        )
+    intensity = np.concatenate([np.abs(b[f]) ** 2 for b, f in zip(blocks, finite)])
+    if not np.any(intensity > 0):
+        raise InputError(
+            "The image is all zero where it was sampled: it holds no signal to decorrelate. "
+            "Check that the right band (BAND) was chosen."
+        )
+    detector = TargetDetector.from_sample(intensity, point_target_factor)
+    cleaned = []
+    for (row, _, _, _), block in zip(estimation_windows(height, width), blocks):
+        mask = detector.mask(block)
+        cleaned.append(detector.replace(block, row, mask) if mask.any() else block)
+    estimates, power_profiles = [], []
+    for axis, name in ((0, "azimuth"), (1, "range")):
+        accumulator = PeriodogramAccumulator(axis, cleaned[0].shape[axis])
+        for block in cleaned:
+            accumulator.add(block)
+        if accumulator.lines < MIN_LINES:
+            raise InputError(
+                f"Too few complete {name} lines without nodata ({accumulator.lines}) to estimate "
+                f"the {name} spectrum: at least {MIN_LINES} lines of {accumulator.length} valid, "
+                "non-zero pixels are needed. Clip the image to its valid area."
+            )
+        estimates.append(fit_axis(accumulator.profile()))
+        power_profiles.append(accumulator.power_profile())
+    azimuth, range_ = estimates
+    sweep = azimuth_sweep(cleaned)
+    return _Plan(
+        azimuth=azimuth,
+        range_=range_,
+        detector=detector,
+        sweep=sweep,
+        az_filter=design_axis_filter(azimuth, height, remove_oversampling, power_profiles[0]),
+        rg_filter=design_axis_filter(range_, width, remove_oversampling, power_profiles[1]),
+    )
+
+
+def _refuse_tops(plan: _Plan, metadata: dict | None = None) -> None:
+    sweep = plan.sweep
+    mode = tops_mode_from_metadata(metadata or {})
+    if sweep.is_tops:
+        named = f" (the metadata name the {mode} TOPS mode)" if mode else ""
+        raise InputError(
+            "This looks like TOPS data (Sentinel-1 IW/EW burst)"
+            f"{named}: its azimuth Doppler centroid sweeps across the band "
+            f"(local lag-1 azimuth correlation {sweep.local_coherence:.2f}, but only "
+            f"{sweep.global_coherence:.2f} over a block; sweep about {abs(sweep.sweep_rate):.4f} "
+            "cycles/sample per line), so its speckle cannot be whitened without deramping. "
+            "Deramp (and deburst) the bursts first, for example in SNAP with Radar > Sentinel-1 "
+            "TOPS > S-1 TOPS Deburst followed by the TOPS Deramp/Demodulate operator, then run "
+            "Decorrelate speckle on the deramped image."
+        )
+    if mode:
+        LOG.info(
+            "The metadata name the %s TOPS mode but the azimuth centroid does not sweep: "
+            "assuming the data were deramped.",
+            mode,
+        )
+
+
+# --------------------------------------------------------------------------- filtering
+
+
+@dataclass
+class _PowerTally:
+    """Input and output power of the range pass, for an exact mean-intensity correction."""
+
+    power_in: float = 0.0
+    count_in: int = 0
+    power_out: float = 0.0
+    count_out: int = 0
+    invalid: int = 0
+
+    def correction(self) -> float:
+        """Amplitude factor that makes the range-filtered mean intensity equal the input's."""
+        if self.power_out <= 0 or self.count_in == 0 or self.count_out == 0:
+            return 1.0
+        return float(np.sqrt((self.power_in / self.count_in) / (self.power_out / self.count_out)))
+
+
+def _range_pass(
+    strip: np.ndarray, first_row: int, plan: _Plan, targets: TargetStore, tally: _PowerTally
+) -> np.ndarray:
+    """Range-filter complete rows; returns the filtered rows (NaN where nodata)."""
+    invalid = ~np.isfinite(strip)
+    mask = plan.detector.mask(strip) & ~invalid
+    work = strip
+    if mask.any():
+        targets.add(mask, strip, first_row)
+        work = plan.detector.replace(strip, first_row, mask)
+    n_invalid = int(invalid.sum())
+    if n_invalid:
+        work = np.where(invalid, np.complex64(0), work)
+    out = apply_axis_filter(work, plan.rg_filter, axis=1)
+    if n_invalid:
+        positions = plan.rg_filter.input_positions(np.arange(plan.rg_filter.output_length))
+        out_invalid = invalid[:, positions]
+        out[out_invalid] = np.complex64(complex(np.nan, np.nan))
+        tally.count_out += int(out.size - out_invalid.sum())
+    else:
+        tally.count_out += int(out.size)
+    tally.invalid += n_invalid
+    tally.power_in += float(np.sum(np.abs(work.astype(np.complex128)) ** 2))
+    tally.count_in += int(strip.size - n_invalid)
+    tally.power_out += float(np.nansum(np.abs(out.astype(np.complex128)) ** 2))
+    return out
+
+
+def _azimuth_pass(
+    strip: np.ndarray,
+    first_col: int,
+    plan: _Plan,
+    targets: tuple[np.ndarray, np.ndarray, np.ndarray],
+    correction: float = 1.0,
+) -> np.ndarray:
+    """Azimuth-filter complete columns, scale by ``correction`` and put the targets back."""
+    invalid = np.isnan(strip)
+    any_invalid = bool(invalid.any())
+    work = np.where(invalid, np.complex64(0), strip) if any_invalid else strip
+    out = apply_axis_filter(work, plan.az_filter, axis=0)
+    if correction != 1.0:
+        out *= np.float32(correction)
+    if any_invalid:
+        positions = plan.az_filter.input_positions(np.arange(plan.az_filter.output_length))
+        out[invalid[positions, :]] = np.complex64(complex(np.nan, np.nan))
+    rows, cols, values = targets
+    if rows.size:
+        inside = (cols >= first_col) & (cols < first_col + out.shape[1])
+        out[rows[inside], cols[inside] - first_col] = values[inside]
+    return out
+
+
+def _output_targets(plan: _Plan, store: TargetStore):
+    """Output positions and values of the targets put back: an output pixel gets a target's
+    original value when its nearest input pixel is that target (nearest-neighbour resampling
+    of the targets, exact when oversampling is kept)."""
+    rows, cols, values = store.arrays()
+    out_rows = plan.az_filter.output_positions(rows)
+    out_cols = plan.rg_filter.output_positions(cols)
+    keep = (plan.az_filter.input_positions(out_rows) == rows) & (
+        plan.rg_filter.input_positions(out_cols) == cols
+    )
+    return out_rows[keep], out_cols[keep], values[keep]
+
+
+def _convert(data: np.ndarray, output_format: str) -> np.ndarray:
+    if output_format == "complex":
+        return data.astype(np.complex64, copy=False)
+    amplitude = np.abs(data)
+    if output_format == "amplitude":
+        return amplitude.astype(np.float32, copy=False)
+    return (amplitude.astype(np.float32) ** 2).astype(np.float32, copy=False)
+
+
+def _report(plan: _Plan, store_count: int, invalid: int, remove: bool, height: int, width: int):
+    return DecorrelationReport(
+        azimuth=plan.azimuth,
+        range_=plan.range_,
+        point_targets=store_count,
+        point_target_threshold=plan.detector.threshold,
+        oversampling_removed=remove,
+        input_size=(height, width),
+        output_size=(plan.az_filter.output_length, plan.rg_filter.output_length),
+        invalid_pixels=invalid,
+        sweep=plan.sweep,
+    )
+
+
+def decorrelate_array(
+    slc: np.ndarray,
+    remove_oversampling: bool = DEFAULT_REMOVE_OVERSAMPLING,
+    point_target_factor: float = DEFAULT_POINT_TARGET_FACTOR,
+) -> tuple[np.ndarray, DecorrelationReport]:
+    """Whiten the speckle of an in-memory SLC.
+
+    Parameters
+    ----------
+    slc : numpy.ndarray
+        2-D complex array, rows = azimuth, columns = range; NaN marks invalid pixels.
+    remove_oversampling : bool
+        Crop each axis's spectrum to its occupied band (fewer, larger output pixels, white
+        speckle); otherwise the output keeps the input size and is flat only inside the band.
+    point_target_factor : float
+        Pixels brighter than this factor times the median intensity are point targets,
+        excluded from estimation and filtering and restored afterwards; 0 disables.
+
+    Returns
+    -------
+    tuple of (numpy.ndarray, DecorrelationReport)
+        The complex64 whitened SLC (NaN where the input was invalid) and the report.
+
+    Raises
+    ------
+    InputError
+        Real or non-2-D input, too small, all zero or all invalid, too few complete lines, or
+        TOPS data (deramp first).
+    """
+    array = np.asarray(slc)
+    if array.ndim != 2:
+        raise InputError(f"The SLC must be a 2-D array, not {array.ndim}-D.")
+    if not np.iscomplexobj(array):
+        raise InputError(
+            "The SLC must be complex (single-look complex); combine I and Q as I + 1j * Q."
+        )
+    array = array.astype(np.complex64, copy=False)
+    bad = ~np.isfinite(array)
+    if bad.any():
+        array = np.where(bad, np.complex64(complex(np.nan, np.nan)), array)
+    height, width = array.shape
+
+    def read(row: int, col: int, rows: int, cols: int) -> np.ndarray:
+        return array[row : row + rows, col : col + cols]
+
+    plan = _estimate(read, height, width, point_target_factor, remove_oversampling)
+    _refuse_tops(plan)
+    store = TargetStore.empty()
+    tally = _PowerTally()
+    ranged = _range_pass(array, 0, plan, store, tally)
+    out = _azimuth_pass(ranged, 0, plan, _output_targets(plan, store), tally.correction())
+    report = _report(plan, len(store), tally.invalid, remove_oversampling, height, width)
+    LOG.info("Decorrelation:\n%s", report.summary())
+    return out, report
+
+
+# --------------------------------------------------------------------------- raster
+
+
+class _Scratch:
+    """Intermediate (range-filtered) image, written in row strips and read in column strips.
+
+    Stored in memory when small, otherwise in a raw file beside the output laid out in column
+    tiles, so that each column strip is one contiguous read; the file is always deleted.
+    """
+
+    def __init__(self, folder: Path, height: int, width: int, tile: int, in_memory: bool):
+        self.height, self.width, self.tile = height, width, tile
+        self.path = None
+        self._array = None
+        self._file = None
+        if in_memory:
+            self._array = np.empty((height, width), dtype=np.complex64)
+            return
+        self.path = folder / f".s2v_decorrelate.{uuid.uuid4().hex[:8]}.scratch"
+        try:
+            self._file = open(self.path, "w+b")  # noqa: SIM115 - closed in close()
+        except OSError as exc:
+            raise OutputError(f"Cannot create a scratch file in '{folder}': {exc}") from exc
+
+    def _offset(self, tile_index: int, row: int) -> int:
+        return (tile_index * self.height * self.tile + row * self.tile) * 8
+
+    def write_rows(self, row: int, data: np.ndarray) -> None:
+        if self._array is not None:
+            self._array[row : row + data.shape[0]] = data
+            return
+        for index, start in enumerate(range(0, self.width, self.tile)):
+            chunk = np.zeros((data.shape[0], self.tile), dtype=np.complex64)
+            part = data[:, start : start + self.tile]
+            chunk[:, : part.shape[1]] = part
+            try:
+                self._file.seek(self._offset(index, row))
+                self._file.write(chunk.tobytes())
+            except OSError as exc:
+                raise OutputError(f"Cannot write the scratch file '{self.path}': {exc}") from exc
+
+    def read_columns(self, col: int) -> np.ndarray:
+        cols = min(self.tile, self.width - col)
+        if self._array is not None:
+            return self._array[:, col : col + cols]
+        self._file.flush()
+        self._file.seek(self._offset(col // self.tile, 0))
+        data = np.fromfile(self._file, dtype=np.complex64, count=self.height * self.tile)
+        return data.reshape(self.height, self.tile)[:, :cols]
+
+    def close(self) -> None:
+        self._array = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self.path is not None and self.path.exists():
+            os.remove(self.path)
+
+
+def _strip_sizes(height: int, width: int, out_width: int, block_size: int | None):
+    if block_size is not None:
+        if block_size < 1:
+            raise InputError(
+                f"The block size must be a positive number of lines, not {block_size}."
+            )
+        return min(block_size, height), min(block_size, out_width)
+    rows = max(1, MEMORY_BUDGET // (_BYTES_PER_SAMPLE * width))
+    cols = max(1, MEMORY_BUDGET // (_BYTES_PER_SAMPLE * height))
+    if cols >= 256:
+        cols = cols // 256 * 256  # whole output tiles
+    return min(rows, height), min(cols, out_width)
+
+
+def decorrelate_raster(
+    input_path: str,
+    output_path: str,
+    band: int = 1,
+    imag_band: int | None = None,
+    output_format: str = "complex",
+    point_target_factor: float = DEFAULT_POINT_TARGET_FACTOR,
+    remove_oversampling: bool = DEFAULT_REMOVE_OVERSAMPLING,
+    block_size: int | None = None,
+    progress: ProgressFn | None = None,
+    is_cancelled: CancelFn | None = None,
+) -> DecorrelationReport:
+    """Whiten the speckle of an SLC raster, streaming it strip by strip.
+
+    Parameters
+    ----------
+    input_path : str
+        Raster with a complex band, or two real bands holding I and Q.
+    output_path : str
+        Destination (GeoTIFF unless the extension names another GDAL format); written
+        all-or-nothing.
+    band : int
+        Complex band, or the I band when ``imag_band`` is given (1-based).
+    imag_band : int, optional
+        Q band (1-based) when I and Q are stored as two real bands.
+    output_format : {"complex", "intensity", "amplitude"}
+        complex64 SLC, or float32 intensity ``|z|^2`` / amplitude ``|z|`` in the input's units.
+    point_target_factor : float
+        Point-target threshold over the median intensity; 0 disables.
+    remove_oversampling : bool
+        Crop the spectrum to the occupied band (larger output pixels, white speckle).
+    block_size : int, optional
+        Lines per strip in both passes; by default chosen from :data:`MEMORY_BUDGET`. The result
+        does not depend on it.
+    progress : callable, optional
+        Called with the fraction done in [0, 1].
+    is_cancelled : callable, optional
+        Polled between strips; when it returns True the run stops and no output is left.
+
+    Returns
+    -------
+    DecorrelationReport
+        The estimated parameters; they are also written to the output's metadata.
+
+    Raises
+    ------
+    InputError, OutputError, Cancelled
+        With a message saying what to change; no partial output is left behind.
+    """
+    from .io.raster_writer import check_writable
+    from .io.slc_source import SlcSource
+    from .io.slc_writer import open_writer
+
+    if output_format not in OUTPUT_FORMATS:
+        raise InputError(
+            f"Unknown output format '{output_format}': use one of {', '.join(OUTPUT_FORMATS)}."
+        )
+    progress = progress or (lambda fraction: None)
+    is_cancelled = is_cancelled or (lambda: False)
+    check_writable(output_path)
+
+    def check_cancel() -> None:
+        if is_cancelled():
+            raise Cancelled("Decorrelation cancelled by the user; no output was written.")
+
+    with SlcSource(input_path, band, imag_band) as source:
+        height, width = source.height, source.width
+        _check_size(height, width)
+        plan = _estimate(source.read, height, width, point_target_factor, remove_oversampling)
+        _refuse_tops(plan, source.metadata())
+        progress(0.1)
+        check_cancel()
+        out_height = plan.az_filter.output_length
+        out_width = plan.rg_filter.output_length
+        strip_rows, strip_cols = _strip_sizes(height, width, out_width, block_size)
+        in_memory = block_size is None and height * width * _BYTES_PER_SAMPLE <= MEMORY_BUDGET
+        if in_memory:
+            strip_rows, strip_cols = height, out_width
+        folder = Path(output_path).resolve().parent
+        scratch = _Scratch(folder, height, out_width, strip_cols, in_memory)
+        store = TargetStore.empty()
+        tally = _PowerTally()
+        try:
+            for row in range(0, height, strip_rows):
+                check_cancel()
+                strip = source.read(row, 0, min(strip_rows, height - row), width)
+                scratch.write_rows(row, _range_pass(strip, row, plan, store, tally))
+                progress(0.1 + 0.45 * min(row + strip_rows, height) / height)
+            invalid = tally.invalid
+            correction = tally.correction()
+            report = _report(plan, len(store), invalid, remove_oversampling, height, width)
+            LOG.info("Decorrelation of '%s':\n%s", input_path, report.summary())
+            georeferencing = source.georeferencing()
+            if plan.az_filter.resamples or plan.rg_filter.resamples:
+                georeferencing = georeferencing.scaled(*report.pixel_factors)
+            metadata = dict(source.metadata())
+            metadata.update(report.metadata())
+            dtype = np.complex64 if output_format == "complex" else np.float32
+            targets = _output_targets(plan, store)
+            with open_writer(
+                output_path,
+                width=out_width,
+                height=out_height,
+                dtype=dtype,
+                georeferencing=georeferencing,
+                nodata=float("nan") if (invalid or source.has_nodata) else None,
+                metadata=metadata,
+                band_descriptions=[f"decorrelated {output_format}"],
+            ) as writer:
+                for col in range(0, out_width, strip_cols):
+                    check_cancel()
+                    columns = scratch.read_columns(col)
+                    filtered = _azimuth_pass(columns, col, plan, targets, correction)
+                    writer.write(_convert(filtered, output_format), 0, col)
+                    progress(0.55 + 0.45 * min(col + strip_cols, out_width) / out_width)
+        finally:
+            scratch.close()
+    progress(1.0)
+    return report
