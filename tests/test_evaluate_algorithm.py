@@ -228,3 +228,19 @@ def test_qgis_process_writes_the_report(qgis_process, tmp_path, rasters):
     assert run.returncode == 0, run.stdout + run.stderr
     assert "M_INDEX" in run.stdout and "ENL" in run.stdout
     assert report.exists() and "data:image/png;base64" in report.read_text()
+
+
+def test_progress_is_monotone_and_cancel_leaves_no_output(tmp_path, rasters):
+    from s2v_plugin.core.errors import Cancelled
+
+    seen = []
+    evaluate_rasters(rasters["noisy"], rasters["lee"], str(tmp_path / "r.tif"),
+                     str(tmp_path / "r.html"), progress=seen.append)  # fmt: skip
+    assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0)
+    calls = []
+    with pytest.raises(Cancelled):
+        evaluate_rasters(
+            rasters["noisy"], rasters["lee"], str(tmp_path / "c.tif"), str(tmp_path / "c.html"),
+            is_cancelled=lambda: calls.append(1) or len(calls) > 3,
+        )  # fmt: skip
+    assert not (tmp_path / "c.tif").exists() and not (tmp_path / "c.html").exists()
