@@ -3,21 +3,33 @@
 
 from __future__ import annotations
 
+import json
+
 from qgis.core import (
     QgsCoordinateTransform,
+    QgsFeature,
     QgsFeatureRequest,
+    QgsFeatureSink,
+    QgsField,
+    QgsFields,
+    QgsGeometry,
+    QgsPointXY,
     QgsProcessing,
     QgsProcessingException,
     QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
     QgsProcessingParameterBand,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
+    QgsWkbTypes,
 )
+from qgis.PyQt.QtCore import QVariant
 
 from ..s2v_plugin.evaluate import evaluate_rasters
 from .common import Speckle2VoidAlgorithm, engine_errors, feedback_callbacks, gdal_raster_path
@@ -41,6 +53,7 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
     COMPARE_CLASSIC = "COMPARE_CLASSIC"
     OUTPUT_RATIO = "OUTPUT_RATIO"
     OUTPUT_HTML = "OUTPUT_HTML"
+    OUTPUT_AREAS = "OUTPUT_AREAS"
     ENL = "ENL"
     ENL_NOISY = "ENL_NOISY"
     RATIO_MEAN = "RATIO_MEAN"
@@ -51,6 +64,7 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
     PSNR = "PSNR"
     SSIM = "SSIM"
     AREA_COUNT = "AREA_COUNT"
+    ENL_PER_AREA = "ENL_PER_AREA"
 
     def name(self) -> str:
         return "evaluate"
@@ -98,8 +112,10 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
             "<b>Compare with the classic filters</b>: also run Lee, Refined Lee, Lee Sigma, "
             "Frost, Gamma-MAP, Kuan and boxcar on the noisy image and score them.\n\n"
             "<b>Outputs</b>: the ratio image (float32, intensity ratio), an HTML report with "
-            "quicklooks, histograms and tables, and the numbers (ENL, ratio mean and variance, "
-            "M-index, lag-1 correlation of the ratio image, PSNR, SSIM) for models and scripts. "
+            "quicklooks, histograms and tables, optionally the homogeneous areas used as "
+            "polygons with their ENL, and the numbers (ENL, ENL per area, ratio mean and "
+            "variance, M-index, lag-1 correlation of the ratio image, PSNR, SSIM) for models and "
+            "scripts. "
             "The three images are held in memory: evaluate scenes or subsets."
         )
 
@@ -156,6 +172,15 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
                 self.OUTPUT_HTML, "Evaluation report", fileFilter="HTML files (*.html)"
             )
         )
+        self.addParameter(
+            QgsProcessingParameterFeatureSink(
+                self.OUTPUT_AREAS,
+                "Homogeneous areas used (with their ENL)",
+                QgsProcessing.TypeVectorPolygon,
+                optional=True,
+                createByDefault=False,
+            )
+        )
         outputs = (
             (self.ENL, "ENL of the despeckled image (mean over areas)"),
             (self.ENL_NOISY, "ENL of the noisy image (mean over areas)"),
@@ -170,6 +195,11 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
         )
         for key, label in outputs:
             self.addOutput(QgsProcessingOutputNumber(key, label))
+        self.addOutput(
+            QgsProcessingOutputString(
+                self.ENL_PER_AREA, "ENL of the despeckled image per area (JSON: name -> ENL)"
+            )
+        )
 
     def _raster(self, parameters, key, context, required=True):
         layer = self.parameterAsRasterLayer(parameters, key, context)
@@ -202,6 +232,36 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
             )
         return polygons
 
+    def _write_areas(self, parameters, context, layer, evaluation):
+        """Write the areas (the windows' bounding boxes) with their measures, when asked."""
+        if parameters.get(self.OUTPUT_AREAS) in (None, ""):
+            return None
+        fields = QgsFields()
+        fields.append(QgsField("name", QVariant.String))
+        for name in ("enl_noisy", "enl_despeckled", "ratio_mean", "ratio_enl"):
+            fields.append(QgsField(name, QVariant.Double))
+        fields.append(QgsField("automatic", QVariant.Bool))
+        sink, sink_id = self.parameterAsSink(
+            parameters, self.OUTPUT_AREAS, context, fields, QgsWkbTypes.Polygon, layer.crs()
+        )
+        if sink is None:
+            return None
+        extent = layer.extent()
+        dx = extent.width() / layer.width()
+        dy = extent.height() / layer.height()
+        for area in evaluation.areas:
+            x0, y0 = extent.xMinimum() + area.col * dx, extent.yMaximum() - area.row * dy
+            x1, y1 = x0 + area.cols * dx, y0 - area.rows * dy
+            ring = [QgsPointXY(x, y) for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))]
+            feature = QgsFeature(fields)
+            feature.setGeometry(QgsGeometry.fromPolygonXY([ring]))
+            feature.setAttributes(
+                [area.name, area.enl_noisy, area.enl_despeckled, area.ratio_mean,
+                 area.ratio_enl, area.automatic]
+            )  # fmt: skip
+            sink.addFeature(feature, QgsFeatureSink.FastInsert)
+        return sink_id
+
     def processAlgorithm(self, parameters, context, feedback):
         noisy = self._raster(parameters, self.NOISY, context)
         despeckled = self._raster(parameters, self.DESPECKLED, context)
@@ -229,6 +289,7 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
                 log=feedback.pushInfo,
             )
         scores = evaluation.despeckled
+        areas_id = self._write_areas(parameters, context, noisy, evaluation)
         results = {
             self.OUTPUT_RATIO: ratio_path,
             self.OUTPUT_HTML: html_path,
@@ -240,7 +301,12 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
             self.RATIO_LAG1_ROWS: scores.lag1_rows,
             self.RATIO_LAG1_COLUMNS: scores.lag1_cols,
             self.AREA_COUNT: len(evaluation.areas),
+            self.ENL_PER_AREA: json.dumps(
+                {area.name: round(area.enl_despeckled, 4) for area in evaluation.areas}
+            ),
         }
+        if areas_id is not None:
+            results[self.OUTPUT_AREAS] = areas_id
         if scores.psnr is not None:
             results[self.PSNR] = scores.psnr
             results[self.SSIM] = scores.ssim

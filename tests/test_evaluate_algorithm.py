@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -161,6 +162,23 @@ def test_processing_run_returns_numbers_ratio_and_report(processing_run, tmp_pat
     assert (tmp_path / "ratio.tif").exists()
 
 
+def test_automatic_windows_can_be_saved_as_polygons(processing_run, tmp_path, rasters):
+    from qgis.core import QgsVectorLayer
+
+    result = processing_run(
+        ALG,
+        {"NOISY": rasters["noisy"], "DESPECKLED": rasters["lee"], "COMPARE_CLASSIC": False,
+         "OUTPUT_RATIO": str(tmp_path / "r.tif"), "OUTPUT_HTML": str(tmp_path / "r.html"),
+         "OUTPUT_AREAS": str(tmp_path / "areas.gpkg")},
+    )  # fmt: skip
+    layer = QgsVectorLayer(result["OUTPUT_AREAS"], "areas")
+    assert layer.isValid() and layer.featureCount() == result["AREA_COUNT"]
+    feature = next(layer.getFeatures())
+    box = feature.geometry().boundingBox()
+    assert box.width() == pytest.approx(32 * GEOTRANSFORM[1])
+    assert feature["automatic"] and feature["enl_despeckled"] > 0
+
+
 def test_polygon_areas_set_where_enl_is_measured(processing_run, tmp_path, rasters):
     areas = polygon_layer(
         [("dark", pixel_box(60, 2, 30, 28)), ("bright", pixel_box(4, 52, 40, 40))]
@@ -174,6 +192,8 @@ def test_polygon_areas_set_where_enl_is_measured(processing_run, tmp_path, raste
     lee = read_raster(rasters["lee"])
     expected = np.mean([metrics.enl(lee[60:90, 2:30]), metrics.enl(lee[4:44, 52:92])])
     assert result["AREA_COUNT"] == 2
+    per_area = json.loads(result["ENL_PER_AREA"])
+    assert per_area["dark"] == pytest.approx(metrics.enl(lee[60:90, 2:30]), rel=1e-3)
     assert result["ENL"] == pytest.approx(expected, rel=1e-6)
     assert "dark" in (tmp_path / "r.html").read_text()
 
