@@ -1,0 +1,243 @@
+"""Training data: normalised single-look intensity scenes and random patches drawn from them.
+
+Every scene is prepared exactly as the plugin's runtime prepares a raster
+(:mod:`s2v_plugin.core.intensity_scale`): divided by the mean intensity of its valid pixels that
+are not point targets (``point_target_factor`` times the median), point targets clipped to the
+threshold in the network input and left out of the loss, nodata set to 1 and left out of the loss.
+
+Sources
+-------
+* ``white``: a clean CC0 scikit-image picture times white single-look speckle (fresh noise for every
+  patch).
+* ``correlated``: the same pictures simulated as correlated SLC with random spectral shapes
+  (:mod:`s2v_plugin.core.simulation`) and whitened by the plugin's decorrelator, so the network
+  learns on the residuals it will see in use.
+* ``raster``: SLC rasters (decorrelated by the plugin's decorrelator unless told they already are)
+  or intensity rasters, read with :class:`s2v_plugin.io.raster_source.RasterSource`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from s2v_plugin.core.intensity_scale import scale_from_samples
+from s2v_plugin.core.simulation import SpectralShape, simulate_correlated_slc
+from s2v_plugin.io.raster_source import RasterSource
+
+LOG = logging.getLogger(__name__)
+
+#: CC0 / public-domain pictures bundled with scikit-image. The evaluation pictures are never
+#: used for training.
+TRAIN_PICTURES = ("brick", "grass", "gravel", "text", "cell", "chelsea", "coffee")
+EVAL_PICTURES = ("camera", "astronaut")
+CLEAN_OFFSET = 0.03
+
+
+@dataclass
+class Scene:
+    """A prepared scene: network input (normalised, point targets clipped, nodata = 1) and the
+    loss mask (valid and not a point target)."""
+
+    name: str
+    image: np.ndarray  # float32 H x W
+    mask: np.ndarray  # bool H x W
+    isotropic: bool = False  # True when 90-degree rotations are legitimate augmentations
+
+
+def clean_picture(name: str) -> np.ndarray:
+    """A scikit-image picture as a clean intensity (float64, amplitude = grey + offset)."""
+    from skimage import data
+    from skimage.color import rgb2gray
+
+    img = getattr(data, name)()
+    if img.ndim == 3:
+        img = rgb2gray(img[..., :3])
+    img = np.asarray(img, dtype=np.float64)
+    if img.max() > 1.0:
+        img = img / 255.0
+    return (img + CLEAN_OFFSET) ** 2
+
+
+def prepare_scene(
+    intensity: np.ndarray, point_target_factor: float, name: str = "", isotropic: bool = False
+) -> Scene:
+    """Normalise an intensity array the way the runtime does and build the loss mask."""
+    intensity = np.asarray(intensity, dtype=np.float32)
+    valid = np.isfinite(intensity)
+    scale = scale_from_samples(intensity[valid], point_target_factor, float(valid.mean()))
+    y = np.where(valid, intensity / np.float32(scale.scale), np.float32(1.0))
+    targets = valid & (intensity > scale.threshold)
+    if np.isfinite(scale.threshold):
+        y = np.minimum(y, np.float32(scale.threshold / scale.scale))
+    return Scene(name, y.astype(np.float32), valid & ~targets, isotropic)
+
+
+def random_shape(rng: np.random.Generator) -> SpectralShape:
+    """A random SAR-like spectral shape (window, occupied band, centroid)."""
+    return SpectralShape(
+        window=float(rng.uniform(0.54, 1.0)),
+        band_fraction=float(rng.uniform(0.6, 0.95)),
+        centroid=float(rng.uniform(-0.5, 0.5)),
+    )
+
+
+def decorrelate(slc: np.ndarray, point_target_factor: float) -> np.ndarray:
+    """Whiten an SLC with the plugin's decorrelator (oversampling removed) and return intensity."""
+    from s2v_plugin.decorrelate import decorrelate_array
+
+    white, _ = decorrelate_array(slc, point_target_factor=point_target_factor)
+    return (np.abs(white) ** 2).astype(np.float32)
+
+
+def correlated_scene(
+    clean: np.ndarray, rng: np.random.Generator, point_target_factor: float, name: str = ""
+) -> Scene:
+    """Simulate a correlated SLC of ``clean``, decorrelate it, and prepare the intensity."""
+    slc = simulate_correlated_slc(clean, rng, azimuth=random_shape(rng), range_=random_shape(rng))
+    return prepare_scene(decorrelate(slc, point_target_factor), point_target_factor, name)
+
+
+def raster_scene(
+    path: str,
+    point_target_factor: float,
+    band: int = 1,
+    decorrelated: bool = False,
+    amplitude: bool = False,
+) -> Scene:
+    """A scene from a raster: complex bands are SLC (decorrelated here unless ``decorrelated``),
+    real bands are intensity (or amplitude when ``amplitude``)."""
+    with RasterSource(path, band) as src:
+        data = src.read(0, 0, src.info.height, src.info.width)
+        is_complex = src.info.is_complex
+    if is_complex:
+        intensity = (
+            (np.abs(data) ** 2).astype(np.float32)
+            if decorrelated
+            else decorrelate(data, point_target_factor)
+        )
+    else:
+        intensity = data**2 if amplitude else data
+    return prepare_scene(intensity, point_target_factor, name=str(path))
+
+
+@dataclass
+class DataConfig:
+    """What to train on: mixture weights of the sources and the raster list."""
+
+    white: float = 0.35
+    correlated: float = 0.35
+    raster: float = 0.3
+    rasters: tuple = ()
+    decorrelated: bool = False
+    amplitude: bool = False
+    pictures: tuple = TRAIN_PICTURES
+    correlated_pool: int = 2  # realisations per picture, refreshed during training
+    point_target_factor: float = 50.0
+    gain_sigma: float = 0.25  # log-normal global gain augmentation
+
+
+class PatchSampler:
+    """Random ``batch x 1 x patch x patch`` batches of (network input, loss mask)."""
+
+    def __init__(self, cfg: DataConfig, seed: int = 0) -> None:
+        self.cfg = cfg
+        self.rng = np.random.default_rng(seed)
+        self.clean = {n: clean_picture(n) for n in cfg.pictures} if cfg.pictures else {}
+        self.correlated: list[Scene] = []
+        if cfg.correlated > 0 and self.clean:
+            for name, clean in self.clean.items():
+                for _ in range(cfg.correlated_pool):
+                    self.correlated.append(
+                        correlated_scene(clean, self.rng, cfg.point_target_factor, name)
+                    )
+        self.rasters: list[Scene] = []
+        for path in cfg.rasters:
+            self.rasters.append(
+                raster_scene(
+                    path,
+                    cfg.point_target_factor,
+                    decorrelated=cfg.decorrelated,
+                    amplitude=cfg.amplitude,
+                )
+            )
+            LOG.info("raster %s: %s pixels", path, self.rasters[-1].image.shape)
+        weights = np.array(
+            [
+                cfg.white if self.clean else 0.0,
+                cfg.correlated if self.correlated else 0.0,
+                cfg.raster if self.rasters else 0.0,
+            ]
+        )
+        if weights.sum() <= 0:
+            raise ValueError("no training data: give rasters or enable simulated sources")
+        self.weights = weights / weights.sum()
+
+    def refresh(self) -> None:
+        """Replace one correlated realisation by a fresh one (call now and then)."""
+        if not self.correlated:
+            return
+        k = int(self.rng.integers(len(self.correlated)))
+        name = self.correlated[k].name
+        self.correlated[k] = correlated_scene(
+            self.clean[name], self.rng, self.cfg.point_target_factor, name
+        )
+
+    @staticmethod
+    def _pick(scenes: list[Scene], rng: np.random.Generator, patch: int) -> Scene:
+        sizes = (
+            np.array(
+                [
+                    max(s.image.shape[0] - patch, 0) * max(s.image.shape[1] - patch, 0)
+                    for s in scenes
+                ],
+                dtype=np.float64,
+            )
+            + 1.0
+        )
+        return scenes[int(rng.choice(len(scenes), p=sizes / sizes.sum()))]
+
+    def _crop(self, image: np.ndarray, mask: np.ndarray, patch: int):
+        h, w = image.shape
+        if h < patch or w < patch:  # mirror-pad small scenes
+            ph, pw = max(patch - h, 0), max(patch - w, 0)
+            image = np.pad(image, ((0, ph), (0, pw)), mode="reflect")
+            mask = np.pad(mask, ((0, ph), (0, pw)), mode="constant")
+            h, w = image.shape
+        r = int(self.rng.integers(0, h - patch + 1))
+        c = int(self.rng.integers(0, w - patch + 1))
+        return image[r : r + patch, c : c + patch], mask[r : r + patch, c : c + patch]
+
+    def _white_patch(self, patch: int):
+        name = list(self.clean)[int(self.rng.integers(len(self.clean)))]
+        clean = self.clean[name]
+        x, _ = self._crop(clean, np.ones(clean.shape, bool), patch)
+        x = x / clean.mean()
+        y = x * self.rng.exponential(1.0, x.shape)
+        return y.astype(np.float32), np.ones(x.shape, bool), True
+
+    def sample(self, batch: int, patch: int) -> tuple[np.ndarray, np.ndarray]:
+        """A batch of normalised inputs and loss masks, both ``batch x 1 x patch x patch``."""
+        ys = np.empty((batch, 1, patch, patch), np.float32)
+        ms = np.empty((batch, 1, patch, patch), bool)
+        for i in range(batch):
+            source = int(self.rng.choice(3, p=self.weights))
+            if source == 0:
+                y, m, iso = self._white_patch(patch)
+            else:
+                scenes = self.correlated if source == 1 else self.rasters
+                scene = self._pick(scenes, self.rng, patch)
+                y, m = self._crop(scene.image, scene.mask, patch)
+                iso = scene.isotropic
+            if self.rng.random() < 0.5:
+                y, m = y[::-1], m[::-1]
+            if self.rng.random() < 0.5:
+                y, m = y[:, ::-1], m[:, ::-1]
+            if iso and self.rng.random() < 0.5:
+                y, m = y.T, m.T
+            gain = float(np.exp(self.rng.normal(0.0, self.cfg.gain_sigma)))
+            ys[i, 0] = y * gain
+            ms[i, 0] = m
+        return ys, ms

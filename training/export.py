@@ -1,0 +1,217 @@
+"""Export a trained Speckle2Void network to ONNX with the model card embedded.
+
+    python -m training.export --checkpoint runs/fast/checkpoint.pt --out models/my_model.onnx
+
+The ONNX graph has one input ``intensity`` (float32 ``N x 1 x H x W``, dynamic N, H, W; H and W
+multiples of the card's ``size_multiple``) and two outputs ``alpha`` and ``beta`` of the same shape.
+The card (:class:`s2v_plugin.runtime.model_card.ModelCard`) is stored as JSON under
+:data:`~s2v_plugin.runtime.model_card.METADATA_KEY`; its receptive field is measured, not declared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import logging
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from s2v_plugin.runtime.model_card import (  # noqa: E402
+    INPUT_NAME,
+    METADATA_KEY,
+    OUTPUT_NAMES,
+    ModelCard,
+)
+from training.model import ModelConfig, Speckle2Void, build_model  # noqa: E402
+from training.receptive import measure_receptive_field  # noqa: E402
+
+LOG = logging.getLogger(__name__)
+OPSET = 17
+
+
+def git_commit() -> str:
+    """Short commit of the repository (``unknown`` outside git)."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+class _Exported(nn.Module):
+    def __init__(self, model: Speckle2Void) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, intensity: torch.Tensor):
+        return self.model(intensity)
+
+
+def make_card(
+    cfg: ModelConfig,
+    name: str,
+    model_version: str,
+    looks: float = 1.0,
+    point_target_factor: float = 50.0,
+    training: dict | None = None,
+    metrics: dict | None = None,
+    extra: dict | None = None,
+    receptive_field: int | None = None,
+) -> ModelCard:
+    """The model card of a network with configuration ``cfg``; measures the receptive field
+    unless it is given, and refuses a network whose blind spot is broken."""
+    if receptive_field is None:
+        measured = measure_receptive_field(cfg)
+        if measured["centre_seen"]:
+            raise ValueError("the network sees its own centre pixel: the blind spot is broken")
+        receptive_field = measured["radius"]
+    training = dict(training or {})
+    training.setdefault("config", cfg.to_dict())
+    base_extra = {
+        "commit": git_commit(),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "framework": f"torch {torch.__version__}",
+        "opset": OPSET,
+    }
+    return ModelCard(
+        name=name,
+        model_version=model_version,
+        receptive_field=int(receptive_field),
+        looks=float(looks),
+        normalisation="mean",
+        point_target_factor=float(point_target_factor),
+        size_multiple=cfg.size_multiple,
+        training=training,
+        metrics=dict(metrics or {}),
+        extra={**base_extra, **(extra or {})},
+    )
+
+
+def export_onnx(model: Speckle2Void, path: str | Path, card: ModelCard) -> Path:
+    """Write ``model`` (moved to CPU, eval mode) as ONNX with ``card`` in its metadata."""
+    import onnx
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model = model.to("cpu").eval()
+    m = max(card.size_multiple, 1)
+    example = torch.rand(1, 1, 4 * m if m > 1 else 32, 4 * m if m > 1 else 32) + 0.1
+    tmp = path.with_suffix(".tmp.onnx")
+    axes = {0: "n", 2: "height", 3: "width"}
+    with torch.no_grad(), warnings.catch_warnings():
+        # flips export as Slice with step -1, which the constant folder reports and skips
+        warnings.filterwarnings("ignore", message="Constant folding")
+        torch.onnx.export(
+            _Exported(model),
+            (example,),
+            str(tmp),
+            input_names=[INPUT_NAME],
+            output_names=list(OUTPUT_NAMES),
+            dynamic_axes={INPUT_NAME: axes, OUTPUT_NAMES[0]: axes, OUTPUT_NAMES[1]: axes},
+            opset_version=OPSET,
+            dynamo=False,
+        )
+    proto = onnx.load(str(tmp))
+    del proto.metadata_props[:]
+    entry = proto.metadata_props.add()
+    entry.key = METADATA_KEY
+    entry.value = card.to_json()
+    proto.producer_name = "speckle2void-training"
+    proto.doc_string = card.summary()
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(path))
+    tmp.unlink(missing_ok=True)
+    LOG.info("exported %s (%s)", path, card.summary())
+    return path
+
+
+def load_checkpoint_model(checkpoint: str | Path) -> tuple[Speckle2Void, dict]:
+    """Rebuild the network of a training checkpoint (CPU, eval mode) and return it with the
+    checkpoint's metadata (config, step, elapsed time...)."""
+    state = torch.load(str(checkpoint), map_location="cpu", weights_only=False)
+    model = build_model(state["config"]["model"])
+    model.load_state_dict(state["model"])
+    return model.eval(), state
+
+
+def onnx_parity(model: Speckle2Void, path: str | Path, size: int = 64, seed: int = 0) -> float:
+    """Max abs difference between PyTorch and onnxruntime outputs on a random 1-look image."""
+    import onnxruntime as ort
+
+    rng = np.random.default_rng(seed)
+    m = model.cfg.size_multiple
+    size = -(-size // m) * m
+    y = (rng.exponential(1.0, (2, 1, size, size + m)) * rng.uniform(0.3, 2.0)).astype(np.float32)
+    with torch.no_grad():
+        a, b = model.eval()(torch.from_numpy(y))
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    oa, ob = session.run(list(OUTPUT_NAMES), {INPUT_NAME: y})
+    return float(max(np.abs(oa - a.numpy()).max(), np.abs(ob - b.numpy()).max()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", required=True, help="checkpoint.pt written by train.py")
+    parser.add_argument("--out", required=True, help="ONNX file to write")
+    parser.add_argument("--name", help="model name (default: the config's name)")
+    parser.add_argument("--version", default=None, help="model version (default: step count)")
+    parser.add_argument("--metrics", help="JSON file of metrics to store in the card")
+    parser.add_argument("--training-note", help="JSON file merged into the card's training dict")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
+    model, state = load_checkpoint_model(args.checkpoint)
+    config = state["config"]
+    metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else {}
+    training = training_summary(state)
+    if args.training_note:
+        training.update(json.loads(Path(args.training_note).read_text()))
+    card = make_card(
+        model.cfg,
+        name=args.name or config.get("name", "s2v"),
+        model_version=args.version or f"{state['step']}",
+        looks=config["train"].get("looks", 1.0),
+        point_target_factor=config["data"].get("point_target_factor", 50.0),
+        training=training,
+        metrics=metrics,
+    )
+    export_onnx(model, args.out, card)
+    diff = onnx_parity(model, args.out)
+    print(f"wrote {args.out}: {card.summary()}; PyTorch/onnxruntime max abs diff {diff:.2e}")
+    return 0
+
+
+def training_summary(state: dict) -> dict:
+    """The card's ``training`` dict from a checkpoint."""
+    config = state["config"]
+    return {
+        "config_name": config.get("name"),
+        "config": config["model"],
+        "train": config["train"],
+        "data": state.get("data_summary", {}),
+        "steps": int(state["step"]),
+        "seconds": round(float(state.get("elapsed", 0.0)), 1),
+        "device": state.get("device", "unknown"),
+        "hardware": state.get("hardware", "unknown"),
+        "seed": state.get("seed"),
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
