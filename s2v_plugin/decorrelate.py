@@ -182,6 +182,20 @@ def estimation_windows(height: int, width: int) -> list[tuple[int, int, int, int
     return [(r, c, rows, cols) for r in row_starts for c in col_starts]
 
 
+def _accumulate(blocks: list, axis: int) -> PeriodogramAccumulator:
+    """Average periodogram of the blocks along ``axis``: lines of the full block length, or
+    shorter segments (down to :data:`MIN_LINE_LENGTH`) when nodata leaves too few complete
+    lines."""
+    length = blocks[0].shape[axis]
+    while True:
+        accumulator = PeriodogramAccumulator(axis, length)
+        for block in blocks:
+            accumulator.add(block)
+        if accumulator.lines >= MIN_LINES or length // 2 < MIN_LINE_LENGTH:
+            return accumulator
+        length //= 2
+
+
 def _check_size(height: int, width: int) -> None:
     if height < MIN_LINE_LENGTH or width < MIN_LINE_LENGTH:
         raise InputError(
@@ -223,14 +237,12 @@ def _estimate(
         cleaned.append(detector.replace(block, row, mask) if mask.any() else block)
     estimates, power_profiles = [], []
     for axis, name in ((0, "azimuth"), (1, "range")):
-        accumulator = PeriodogramAccumulator(axis, cleaned[0].shape[axis])
-        for block in cleaned:
-            accumulator.add(block)
+        accumulator = _accumulate(cleaned, axis)
         if accumulator.lines < MIN_LINES:
             raise InputError(
                 f"Too few complete {name} lines without nodata ({accumulator.lines}) to estimate "
-                f"the {name} spectrum: at least {MIN_LINES} lines of {accumulator.length} valid, "
-                "non-zero pixels are needed. Clip the image to its valid area."
+                f"the {name} spectrum: at least {MIN_LINES} runs of {MIN_LINE_LENGTH} valid "
+                "pixels are needed along each axis. Clip the image to its valid area."
             )
         estimates.append(fit_axis(accumulator.profile()))
         power_profiles.append(accumulator.power_profile())

@@ -84,7 +84,8 @@ class PeriodogramAccumulator:
     axis : int
         0 for azimuth (columns of a block are the lines), 1 for range (rows are the lines).
     length : int
-        Number of samples per line; blocks must have this size along ``axis``.
+        Number of samples per periodogram (segment); blocks must be at least this long along
+        ``axis``.
     """
 
     def __init__(self, axis: int, length: int) -> None:
@@ -96,12 +97,24 @@ class PeriodogramAccumulator:
         self.lines = 0
 
     def add(self, block: np.ndarray) -> None:
-        """Add the periodograms of every complete (all finite) line of ``block``."""
+        """Add the periodograms of every complete (all finite) segment of ``block``'s lines.
+
+        Lines longer than ``length`` are cut into segments of ``length`` samples overlapping
+        by half (Welch); segments holding a NaN are skipped.
+        """
         lines = np.moveaxis(np.asarray(block), self.axis, -1)
-        if lines.shape[-1] != self.length:
-            raise ValueError(f"block length {lines.shape[-1]} along axis, expected {self.length}")
-        complete = np.all(np.isfinite(lines), axis=-1)
-        lines = lines[complete]
+        size = lines.shape[-1]
+        if size < self.length:
+            raise ValueError(f"lines of {size} samples are shorter than {self.length}")
+        step = max(1, self.length // 2)
+        starts = list(range(0, size - self.length + 1, step))
+        if starts[-1] != size - self.length:
+            starts.append(size - self.length)
+        for start in starts:
+            segments = lines[..., start : start + self.length].reshape(-1, self.length)
+            self._add_segments(segments[np.all(np.isfinite(segments), axis=-1)])
+
+    def _add_segments(self, lines: np.ndarray) -> None:
         if lines.shape[0] == 0:
             return
         power = float(np.sum(np.abs(lines.astype(np.complex128)) ** 2))
@@ -206,18 +219,25 @@ def _fit_grid(
     inside[bands >= 1.0, :] = True
     cos = np.cos(2.0 * np.pi * u[None, :] / bands[:, None])  # (B, n)
     shape = windows[None, :, None] + (1.0 - windows[None, :, None]) * cos[:, None, :]
-    shape = np.where(inside[:, None, :], shape**2, 0.0)  # (B, W, n)
-    tilted = shape * u if tilt else np.zeros_like(shape)
-    basis = (shape, tilted)
+    shape *= shape
+    shape *= inside[:, None, :]  # (B, W, n): hamming_power for every pair
+    ones = np.ones(n)
+    linear = shape @ np.stack([ones, p, u, u * p], axis=1)  # sums of s, s p, s u, s u p
+    quadratic = (shape * shape) @ np.stack([ones, u, u * u], axis=1)  # s^2, s^2 u, s^2 u^2
+    if not tilt:
+        linear[..., 2:] = 0.0
+        quadratic[..., 1:] = 0.0
     gram = np.empty(shape.shape[:2] + (3, 3))
     rhs = np.empty(shape.shape[:2] + (3,))
-    for i, bi in enumerate(basis):
-        rhs[..., i] = (bi * p).sum(-1)
-        gram[..., i, 2] = gram[..., 2, i] = bi.sum(-1)
-        for j, bj in enumerate(basis):
-            gram[..., i, j] = (bi * bj).sum(-1)
-    rhs[..., 2] = p.sum()
+    gram[..., 0, 0] = quadratic[..., 0]
+    gram[..., 0, 1] = gram[..., 1, 0] = quadratic[..., 1]
+    gram[..., 1, 1] = quadratic[..., 2]
+    gram[..., 0, 2] = gram[..., 2, 0] = linear[..., 0]
+    gram[..., 1, 2] = gram[..., 2, 1] = linear[..., 2]
     gram[..., 2, 2] = n
+    rhs[..., 0] = linear[..., 1]
+    rhs[..., 1] = linear[..., 3]
+    rhs[..., 2] = p.sum()
     if not tilt:
         gram[..., 1, 1] = 1.0  # T is 0: keep the system regular
     with_floor = _solve(gram, rhs)
@@ -229,9 +249,9 @@ def _fit_grid(
     cost = (p**2).sum() - 2.0 * (x * rhs).sum(-1) + np.einsum("...i,...ij,...j->...", x, gram, x)
     amp, floor = x[..., 0], x[..., 2]
     with np.errstate(divide="ignore", invalid="ignore"):
-        tilt = np.where(amp > 0, x[..., 1] / amp, 0.0)
-    possible = (amp > 0) & (floor <= MAX_FLOOR * amp) & (np.abs(tilt) * bands[:, None] < 1.8)
-    return np.where(possible, cost, np.inf), amp, floor, tilt
+        slope = np.where(amp > 0, x[..., 1] / amp, 0.0)
+    possible = (amp > 0) & (floor <= MAX_FLOOR * amp) & (np.abs(slope) * bands[:, None] < 1.8)
+    return np.where(possible, cost, np.inf), amp, floor, slope
 
 
 def fit_axis(profile: np.ndarray) -> AxisEstimate:
@@ -257,7 +277,7 @@ def fit_axis(profile: np.ndarray) -> AxisEstimate:
     centre0 = circular_centroid(p)
     all_bands = np.arange(max(4, int(0.1 * n)), 2 * n + 1) / (2.0 * n)
 
-    coarse_bands = all_bands[::-2][::-1]  # every other band fraction, 1.0 included
+    coarse_bands = all_bands[::-4][::-1]  # every fourth band fraction, 1.0 included
 
     def search(centres, bands, windows, tilt):
         best = None

@@ -77,6 +77,9 @@ class SlcSource:
             data = (data + 1j * imag).astype(np.complex64)
         data = np.asarray(data, dtype=np.complex64)
         bad = ~np.isfinite(data)
+        nodata = self._real.info.nodata
+        if self._imag is None and nodata is not None and not np.isnan(nodata):
+            bad |= data.real == np.float32(nodata)  # GDAL: complex nodata is on the real part
         if bad.any():
             data = data.copy()
             data[bad] = np.complex64(complex(np.nan, np.nan))
