@@ -90,3 +90,15 @@ def test_a_short_training_run_lowers_the_loss_and_resumes(tmp_path):
     assert main([*args, "--steps", "70"]) == 0
     assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == 70
     assert "resumed from" in (out / "train.log").read_text()
+
+
+def test_fine_tuning_starts_from_the_given_weights_in_a_new_folder(tmp_path):
+    config = _tiny_config(tmp_path, steps=3)
+    base = ["--config", str(config), "--threads", "1", "--export-minutes", "0"]
+    assert main([*base, "--out", str(tmp_path / "a")]) == 0
+    assert (
+        main([*base, "--out", str(tmp_path / "b"), "--init", str(tmp_path / "a" / "best.pt")]) == 0
+    )
+    log = (tmp_path / "b" / "train.log").read_text()
+    assert "fine-tuning from" in log
+    assert torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False)["step"] == 3

@@ -173,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", default=None, help="model version (default: step count)")
     parser.add_argument("--metrics", help="JSON file of metrics to store in the card")
     parser.add_argument("--training-note", help="JSON file merged into the card's training dict")
+    parser.add_argument(
+        "--weights-out", help="also write the weights (no optimiser state) for fine-tuning (--init)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
@@ -192,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         metrics=metrics,
     )
     export_onnx(model, args.out, card)
+    if args.weights_out:
+        keep = ("config", "model", "step", "elapsed", "seed", "device", "hardware", "data_summary")
+        torch.save({k: state[k] for k in keep if k in state}, args.weights_out)
     diff = onnx_parity(model, args.out)
     print(f"wrote {args.out}: {card.summary()}; PyTorch/onnxruntime max abs diff {diff:.2e}")
     return 0

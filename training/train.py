@@ -135,6 +135,10 @@ def _train(args: argparse.Namespace, out: Path) -> Path:
     resume = checkpoint.exists() and not args.fresh
     state = torch.load(str(checkpoint), map_location="cpu", weights_only=False) if resume else None
     config = state["config"] if resume else load_config(args.config)
+    init = None
+    if args.init and not resume:
+        init = torch.load(args.init, map_location="cpu", weights_only=False)
+        config["model"] = init["config"]["model"]  # the architecture of the weights
     if args.steps:
         config["train"]["steps"] = args.steps
     tcfg = config["train"]
@@ -150,8 +154,7 @@ def _train(args: argparse.Namespace, out: Path) -> Path:
         optimizer.load_state_dict(state["optimizer"])
         step, elapsed, best = state["step"], state["elapsed"], state.get("best", best)
         LOG.info("resumed from %s at step %d (%.0f s trained)", checkpoint, step, elapsed)
-    elif args.init:
-        init = torch.load(args.init, map_location="cpu", weights_only=False)
+    elif init is not None:
         model.load_state_dict(init["model"])
         LOG.info("fine-tuning from %s (step %d)", args.init, init["step"])
 
