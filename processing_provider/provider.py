@@ -11,6 +11,7 @@ from .common import plugin_icon
 # (module in this package, algorithm class): one algorithm per module.
 ALGORITHMS = (
     ("despeckle_algorithm", "DespeckleAlgorithm"),
+    ("decorrelate_algorithm", "DecorrelateAlgorithm"),
     ("classic_filter_algorithm", "ClassicFilterAlgorithm"),
     ("evaluate_algorithm", "EvaluateAlgorithm"),
 )
