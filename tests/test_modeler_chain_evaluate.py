@@ -151,3 +151,15 @@ def test_saved_model_decorrelate_despeckle_evaluate_runs_headless(qgis_app, tmp_
     )
     decorrelated = gdal.Open(result["evaluate:ratio"])
     check_outputs(result, (decorrelated.RasterYSize, decorrelated.RasterXSize))
+
+
+def test_saved_model_runs_from_qgis_process(qgis_process, tmp_path, slc):
+    model_path = neighbour_mean_model(tmp_path / "m.onnx")
+    path = build_chain(tmp_path / "chain.model3", model_path, decorrelate=False)
+    report = tmp_path / "cli.html"
+    run = qgis_process(
+        "run", path, "--", f"slc={slc}", f"evaluate:report={report}",
+        f"evaluate:ratio={tmp_path / 'cli_ratio.tif'}",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert report.exists() and "data:image/png;base64" in report.read_text(encoding="utf-8")
