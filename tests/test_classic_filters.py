@@ -310,3 +310,10 @@ def test_each_filter_reduces_speckle_on_a_flat_scene(spec):
 def test_unknown_filter_name_is_refused():
     with pytest.raises(InputError, match="Unknown speckle filter"):
         cf.filter_spec("median")
+
+
+@pytest.mark.parametrize("spec", cf.FILTERS, ids=lambda s: s.key)
+def test_dark_zero_areas_after_bright_ones_stay_exactly_non_negative(spec):
+    image = speckled((40, 40)) * 1000.0
+    image[:, 20:] = 0.0  # a zero area right after bright pixels along every row
+    assert (spec.function(image, 7, 1.0) >= 0).all()

@@ -75,6 +75,9 @@ def local_stats(image: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def _finish(estimate: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """float32 output, NaN where the input is NaN; intensities cannot be negative, so the
+    rounding of running sums over all-zero windows (about -1e-12) is clipped to 0."""
+    estimate = np.maximum(estimate, 0.0)
     return np.where(np.isfinite(image), estimate, np.nan).astype(np.float32)
 
 
