@@ -29,7 +29,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from s2v_plugin.core.classic_filters import lee  # noqa: E402
-from s2v_plugin.core.metrics import lag_correlation, psnr, ratio_image, ratio_stats  # noqa: E402
+from s2v_plugin.core.metrics import (  # noqa: E402
+    find_homogeneous_windows,
+    lag_correlation,
+    psnr,
+    ratio_image,
+    ratio_stats,
+)
 from s2v_plugin.core.simulation import SpectralShape, simulate_correlated_slc  # noqa: E402
 from s2v_plugin.decorrelate import decorrelate_array  # noqa: E402
 from s2v_plugin.despeckle import despeckle_array  # noqa: E402
@@ -90,14 +96,17 @@ def real(model: str, folder: Path = SAR_DATA) -> list[dict]:
             slc = src.read(0, 0, src.info.height, src.info.width)
         white, _ = decorrelate_array(slc)
         noisy = (np.abs(white) ** 2).astype(np.float32)
+        windows = find_homogeneous_windows(noisy, size=24, count=10)
         for method, est in (
             ("lee7", lee(noisy, 7, 1.0)),
             ("s2v", despeckle_array(noisy, model, looks=1.0)),
         ):
-            stats = ratio_stats(ratio_image(noisy, est))
             ratio = ratio_image(noisy, est)
+            stats = ratio_stats(ratio)
             lag_r, lag_c = lag_correlation(ratio)
             lag_nr, lag_nc = lag_correlation(noisy)
+            flat = np.concatenate([ratio[w.slices()].ravel() for w in windows] or [ratio[:0, 0]])
+            flat_stats = ratio_stats(flat) if flat.size > 1 else None
             rows.append(
                 {
                     "scene": file.split("_slc")[0],
@@ -108,6 +117,11 @@ def real(model: str, folder: Path = SAR_DATA) -> list[dict]:
                     "ratio_lag1_range": round(lag_c, 4),
                     "noisy_lag1_azimuth": round(lag_nr, 4),
                     "noisy_lag1_range": round(lag_nc, 4),
+                    "homogeneous_windows": len(windows),
+                    "homogeneous_ratio_mean": round(flat_stats.mean, 4) if flat_stats else None,
+                    "homogeneous_ratio_variance": (
+                        round(flat_stats.variance, 4) if flat_stats else None
+                    ),
                 }
             )
     return rows
@@ -131,10 +145,15 @@ def summary(sim_rows: list[dict], real_rows: list[dict]) -> dict:
         }
     for r in real_rows:
         if r["method"] == "s2v":
-            out["real"][r["scene"]] = {
-                k: r[k]
-                for k in ("ratio_mean", "ratio_variance", "ratio_lag1_azimuth", "ratio_lag1_range")
-            }
+            keys = (
+                "ratio_mean",
+                "ratio_variance",
+                "ratio_lag1_azimuth",
+                "ratio_lag1_range",
+                "homogeneous_ratio_mean",
+                "homogeneous_ratio_variance",
+            )
+            out["real"][r["scene"]] = {k: r[k] for k in keys}
     sims = out["simulated"].values()
     reals = out["real"].values()
     out["floors_met"] = bool(
