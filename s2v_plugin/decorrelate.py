@@ -605,6 +605,7 @@ def decorrelate_raster(
                 check_cancel()
                 strip = source.read(row, 0, min(strip_rows, height - row), width)
                 scratch.write_rows(row, _range_pass(strip, row, plan, store, tally))
+                source.release_cache()
                 progress(0.1 + 0.45 * min(row + strip_rows, height) / height)
             invalid = tally.invalid
             correction = tally.correction()
@@ -632,6 +633,7 @@ def decorrelate_raster(
                     columns = scratch.read_columns(col)
                     filtered = _azimuth_pass(columns, col, plan, targets, correction)
                     writer.write(_convert(filtered, output_format), 0, col)
+                    writer.flush()
                     progress(0.55 + 0.45 * min(col + strip_cols, out_width) / out_width)
         finally:
             scratch.close()

@@ -85,6 +85,12 @@ class SlcSource:
             data[bad] = np.complex64(complex(np.nan, np.nan))
         return data
 
+    def release_cache(self) -> None:
+        """Free the GDAL block cache held for this raster (keeps streaming memory bounded)."""
+        for source in (self._real, self._imag):
+            if source is not None and source.dataset is not None:
+                source.dataset.FlushCache()
+
     def georeferencing(self) -> Georeferencing:
         """CRS, geotransform and GCPs of the raster."""
         return self._real.georeferencing()

@@ -1,4 +1,4 @@
-"""Output writer that also accepts complex64 (CFloat32) pixels.
+"""Output writer for streamed results: complex64 (CFloat32) pixels and a bounded block cache.
 
 :class:`~.raster_writer.RasterWriter` creates its temporary GeoTIFF with ``PREDICTOR=3``, which
 GDAL refuses for complex types ("PREDICTOR=3 is only supported with Float32 or Float64"). Until
@@ -22,8 +22,21 @@ from .georeferencing import Georeferencing
 gdal.UseExceptions()
 
 
-class _ComplexRasterWriter(raster_writer.RasterWriter):
-    """A :class:`RasterWriter` for complex64 output (no floating-point predictor)."""
+class StreamingRasterWriter(raster_writer.RasterWriter):
+    """A :class:`RasterWriter` whose written blocks can be released from GDAL's block cache.
+
+    GDAL keeps written blocks in its cache (by default 5% of the RAM) until the dataset is
+    closed; calling :meth:`flush` after each strip keeps a streaming writer's memory bounded.
+    """
+
+    def flush(self) -> None:
+        """Write the cached blocks to the temporary file and free them."""
+        if self._dataset is not None:
+            self._dataset.FlushCache()
+
+
+class _ComplexRasterWriter(StreamingRasterWriter):
+    """A :class:`StreamingRasterWriter` for complex64 output (no floating-point predictor)."""
 
     def __init__(
         self,
@@ -64,8 +77,10 @@ class _ComplexRasterWriter(raster_writer.RasterWriter):
         self._dtype = np.dtype(np.complex64)
 
 
-def open_writer(path: str, width: int, height: int, dtype=np.float32, **kwargs):
-    """A :class:`~.raster_writer.RasterWriter` for ``dtype``, complex64 included.
+def open_writer(
+    path: str, width: int, height: int, dtype=np.float32, **kwargs
+) -> StreamingRasterWriter:
+    """A :class:`StreamingRasterWriter` for ``dtype``, complex64 included.
 
     Parameters
     ----------
@@ -76,4 +91,4 @@ def open_writer(path: str, width: int, height: int, dtype=np.float32, **kwargs):
     """
     if np.dtype(dtype) == np.complex64:
         return _ComplexRasterWriter(path, width, height, **kwargs)
-    return raster_writer.RasterWriter(path, width, height, dtype=dtype, **kwargs)
+    return StreamingRasterWriter(path, width, height, dtype=dtype, **kwargs)
