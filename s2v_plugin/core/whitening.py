@@ -22,8 +22,9 @@ from scipy import fft as sp_fft
 from .spectrum import AxisEstimate, relative_frequency
 
 #: Power below this fraction of the in-band peak is not amplified further (limits the gain
-#: at the edges of strongly tapered bands to about 7x in amplitude).
-MIN_RELATIVE_POWER = 0.02
+#: at the edges of strongly tapered, noise-free bands to about 14x in amplitude; real data
+#: have a noise floor well above it).
+MIN_RELATIVE_POWER = 0.005
 #: Width of the in-band smoothing of the measured profile, as a fraction of the sampled band.
 SMOOTHING_BAND = 1.0 / 64.0
 
