@@ -27,7 +27,7 @@ import logging
 import os
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -504,6 +504,41 @@ class _Scratch:
             os.remove(self.path)
 
 
+def resampled_georeferencing(georeferencing, row_factor: float, col_factor: float):
+    """Georeferencing of the output grid after oversampling removal.
+
+    Output sample ``j`` is input sample ``j * factor`` (Fourier cropping keeps sample 0 in
+    place), so pixel centres, not pixel corners, coincide at the origin: on top of
+    :meth:`~.io.georeferencing.Georeferencing.scaled`, the origin moves by
+    ``(1 - factor) / 2`` input pixels and GCP pixel/line become ``(p - 1/2) / factor + 1/2``.
+
+    Parameters
+    ----------
+    georeferencing : Georeferencing
+        Of the input raster.
+    row_factor, col_factor : float
+        Output pixel size in input pixels along rows (azimuth) and columns (range).
+    """
+    scaled = georeferencing.scaled(row_factor, col_factor)
+    transform = scaled.geotransform
+    if transform is not None:
+        x0, dx, rx, y0, ry, dy = georeferencing.geotransform
+        shift_col, shift_row = 0.5 * (1.0 - col_factor), 0.5 * (1.0 - row_factor)
+        transform = (
+            x0 + shift_col * dx + shift_row * rx,
+            transform[1],
+            transform[2],
+            y0 + shift_col * ry + shift_row * dy,
+            transform[4],
+            transform[5],
+        )
+    gcps = tuple(
+        ((pixel - 0.5) / col_factor + 0.5, (line - 0.5) / row_factor + 0.5, x, y, z)
+        for pixel, line, x, y, z in georeferencing.gcps
+    )
+    return replace(scaled, geotransform=transform, gcps=gcps)
+
+
 def _strip_sizes(height: int, width: int, out_width: int, block_size: int | None):
     if block_size is not None:
         if block_size < 1:
@@ -613,7 +648,7 @@ def decorrelate_raster(
             LOG.info("Decorrelation of '%s':\n%s", input_path, report.summary())
             georeferencing = source.georeferencing()
             if plan.az_filter.resamples or plan.rg_filter.resamples:
-                georeferencing = georeferencing.scaled(*report.pixel_factors)
+                georeferencing = resampled_georeferencing(georeferencing, *report.pixel_factors)
             metadata = dict(source.metadata())
             metadata.update(report.metadata())
             dtype = np.complex64 if output_format == "complex" else np.float32

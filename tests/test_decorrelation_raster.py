@@ -118,9 +118,11 @@ def test_geotransform_is_scaled_by_the_removed_oversampling(tmp_path):
     out = gdal.Open(str(tmp_path / "out.tif"))
     az, rg = report.pixel_factors
     x0, dx, _, y0, _, dy = out.GetGeoTransform()
-    assert (x0, y0) == (GEOTRANSFORM[0], GEOTRANSFORM[3])
     assert dx == pytest.approx(GEOTRANSFORM[1] * rg)
     assert dy == pytest.approx(GEOTRANSFORM[5] * az)
+    # output sample 0 is input sample 0: the first pixel centres coincide
+    assert x0 + dx / 2 == pytest.approx(GEOTRANSFORM[0] + GEOTRANSFORM[1] / 2)
+    assert y0 + dy / 2 == pytest.approx(GEOTRANSFORM[3] + GEOTRANSFORM[5] / 2)
     assert (out.RasterYSize, out.RasterXSize) == report.output_size
 
 
@@ -142,9 +144,9 @@ def test_gcp_pixel_and_line_follow_the_output_grid(tmp_path):
     az, rg = report.pixel_factors
     gcps = gdal.Open(str(tmp_path / "out.tif")).GetGCPs()
     assert len(gcps) == 4
-    for gcp in gcps:
-        assert gcp.GCPX == pytest.approx(10.0 + gcp.GCPPixel * rg)
-        assert gcp.GCPY == pytest.approx(20.0 + gcp.GCPLine * az)
+    for gcp in gcps:  # input GCPs: x = 10 + pixel, y = 20 + line
+        assert gcp.GCPX == pytest.approx(10.0 + (gcp.GCPPixel - 0.5) * rg + 0.5)
+        assert gcp.GCPY == pytest.approx(20.0 + (gcp.GCPLine - 0.5) * az + 0.5)
 
 
 def test_input_metadata_is_kept_and_estimates_are_added(tmp_path):
