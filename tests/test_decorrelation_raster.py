@@ -78,6 +78,29 @@ def test_streaming_result_does_not_depend_on_the_block_size(tmp_path):
         assert np.max(np.abs(other - reference)) <= 1e-4 * scale
 
 
+@pytest.mark.parametrize("remove", [True, False])
+def test_block_size_independence_holds_with_point_targets_and_nodata(tmp_path, remove):
+    slc = _slc(seed=21)
+    slc[[10, 50, 51, 130], [7, 90, 90, 140]] = 300.0
+    slc[60:75, 30:50] = np.nan
+    source = _write(tmp_path / "in.tif", [slc])
+
+    reports, results = [], []
+    for block_size in (None, 3, 40):
+        out = tmp_path / f"out_{block_size}.tif"
+        reports.append(
+            decorrelate_raster(source, str(out), remove_oversampling=remove, block_size=block_size)
+        )
+        results.append(_read(out))
+
+    assert {report.point_targets for report in reports} == {4}
+    reference = results[0]
+    scale = np.nanmax(np.abs(reference))
+    for other in results[1:]:
+        np.testing.assert_array_equal(np.isnan(other), np.isnan(reference))
+        assert np.nanmax(np.abs(other - reference)) <= 1e-4 * scale
+
+
 def test_raster_result_equals_the_in_memory_result(tmp_path):
     slc = _slc(seed=1)
     source = _write(tmp_path / "in.tif", [slc])

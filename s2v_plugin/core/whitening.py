@@ -30,9 +30,11 @@ SMOOTHING_BAND = 1.0 / 64.0
 
 
 def _in_band(u: np.ndarray, band_fraction: float) -> np.ndarray:
+    """``-B/2 <= u < B/2``: half open, so that a band of ``B * N`` bins keeps ``B * N`` bins."""
     if band_fraction >= 1.0:
         return np.ones(np.shape(u), dtype=bool)
-    return np.abs(u) < band_fraction / 2.0
+    u = np.asarray(u)
+    return (u >= -band_fraction / 2.0) & (u < band_fraction / 2.0)
 
 
 def smoothed_band_profile(estimate: AxisEstimate) -> np.ndarray:
