@@ -59,6 +59,8 @@ _BYTES_PER_SAMPLE = 40
 #: Size (samples) of the blocks sampled for estimation, and their number per axis.
 ESTIMATION_BLOCK = 256
 MAX_BLOCKS_PER_AXIS = 8
+#: Tile width of the output GeoTIFF (see :mod:`.io.raster_writer`).
+OUTPUT_TILE = 256
 #: Metadata keys written to the output (prefix).
 METADATA_PREFIX = "S2V_DECORRELATION_"
 
@@ -539,7 +541,15 @@ def resampled_georeferencing(georeferencing, row_factor: float, col_factor: floa
     return replace(scaled, geotransform=transform, gcps=gcps)
 
 
-def _strip_sizes(height: int, width: int, out_width: int, block_size: int | None):
+def _strip_sizes(
+    height: int, width: int, out_width: int, block_size: int | None, input_block_rows: int = 1
+) -> tuple[int, int]:
+    """Rows per range strip and columns per azimuth strip.
+
+    By default from :data:`MEMORY_BUDGET`, rounded to whole input blocks (rows) and whole output
+    tiles (columns) when the budget allows, so that no compressed block is decoded or encoded
+    twice.
+    """
     if block_size is not None:
         if block_size < 1:
             raise InputError(
@@ -547,9 +557,11 @@ def _strip_sizes(height: int, width: int, out_width: int, block_size: int | None
             )
         return min(block_size, height), min(block_size, out_width)
     rows = max(1, MEMORY_BUDGET // (_BYTES_PER_SAMPLE * width))
+    if rows >= input_block_rows > 1:
+        rows = rows // input_block_rows * input_block_rows
     cols = max(1, MEMORY_BUDGET // (_BYTES_PER_SAMPLE * height))
-    if cols >= 256:
-        cols = cols // 256 * 256  # whole output tiles
+    if cols >= OUTPUT_TILE:
+        cols = cols // OUTPUT_TILE * OUTPUT_TILE
     return min(rows, height), min(cols, out_width)
 
 
@@ -627,7 +639,8 @@ def decorrelate_raster(
         check_cancel()
         out_height = plan.az_filter.output_length
         out_width = plan.rg_filter.output_length
-        strip_rows, strip_cols = _strip_sizes(height, width, out_width, block_size)
+        block_rows = max(1, int(source.block_size[1]))
+        strip_rows, strip_cols = _strip_sizes(height, width, out_width, block_size, block_rows)
         in_memory = block_size is None and height * width * _BYTES_PER_SAMPLE <= MEMORY_BUDGET
         if in_memory:
             strip_rows, strip_cols = height, out_width
@@ -640,7 +653,9 @@ def decorrelate_raster(
                 check_cancel()
                 strip = source.read(row, 0, min(strip_rows, height - row), width)
                 scratch.write_rows(row, _range_pass(strip, row, plan, store, tally))
-                source.release_cache()
+                end = min(row + strip_rows, height)
+                if end % block_rows == 0 or end == height:
+                    source.release_cache()  # only whole blocks: none is decoded twice
                 progress(0.1 + 0.45 * min(row + strip_rows, height) / height)
             invalid = tally.invalid
             correction = tally.correction()
@@ -668,7 +683,9 @@ def decorrelate_raster(
                     columns = scratch.read_columns(col)
                     filtered = _azimuth_pass(columns, col, plan, targets, correction)
                     writer.write(_convert(filtered, output_format), 0, col)
-                    writer.flush()
+                    end = min(col + strip_cols, out_width)
+                    if end % OUTPUT_TILE == 0 or end == out_width:
+                        writer.flush()  # only whole tiles: none is compressed twice
                     progress(0.55 + 0.45 * min(col + strip_cols, out_width) / out_width)
         finally:
             scratch.close()

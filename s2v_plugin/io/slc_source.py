@@ -65,6 +65,7 @@ class SlcSource:
             if self._imag is None
             else f"{info.data_type} I + {self._imag.info.data_type} Q"
         )
+        self.block_size = info.block_size  # (columns, rows) of the GDAL block
         self.has_nodata = info.nodata is not None or (
             self._imag is not None and self._imag.info.nodata is not None
         )
