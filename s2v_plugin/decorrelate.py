@@ -17,8 +17,13 @@ Following Lapini et al. ("Blind speckle decorrelation for SAR image despeckling"
    line of each axis).
 4. **Restore** the original values of the point targets and the nodata pixels.
 
-The mean intensity is preserved; with oversampling removed the output pixels are larger by the
-oversampling factor and the georeferencing (geotransform, GCP pixel/line) is rescaled.
+The mean intensity is preserved: exactly for the range pass (measured on the whole image), and
+as predicted from the sampled spectrum for the azimuth pass (within about 1% on real data).
+With oversampling removed the output pixels are larger by the oversampling factor, output
+sample ``j`` lies on input sample ``j * factor`` (georeferencing rescaled accordingly), the
+complex output is at base band (the Doppler centroid phase ramp is removed), and point targets
+are put back by nearest-neighbour resampling of their original values (exactly in place when
+oversampling is kept).
 """
 
 from __future__ import annotations
