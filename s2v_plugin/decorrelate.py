@@ -362,15 +362,18 @@ def _azimuth_pass(
 
 def _output_targets(plan: _Plan, store: TargetStore):
     """Output positions and values of the targets put back: an output pixel gets a target's
-    original value when its nearest input pixel is that target (nearest-neighbour resampling
-    of the targets, exact when oversampling is kept)."""
+    original value (demodulated like the cropped spectrum) when its nearest input pixel is
+    that target (nearest-neighbour resampling; exact when oversampling is kept)."""
     rows, cols, values = store.arrays()
     out_rows = plan.az_filter.output_positions(rows)
     out_cols = plan.rg_filter.output_positions(cols)
     keep = (plan.az_filter.input_positions(out_rows) == rows) & (
         plan.rg_filter.input_positions(out_cols) == cols
     )
-    return out_rows[keep], out_cols[keep], values[keep]
+    rows, cols, values = rows[keep], cols[keep], values[keep]
+    # a cropped spectrum is moved to base band: apply the same demodulation to the targets
+    phase = plan.az_filter.demodulation(rows) * plan.rg_filter.demodulation(cols)
+    return out_rows[keep], out_cols[keep], (values * phase).astype(np.complex64)
 
 
 def _convert(data: np.ndarray, output_format: str) -> np.ndarray:

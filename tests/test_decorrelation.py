@@ -149,6 +149,20 @@ def test_point_targets_are_counted_and_restored_exactly():
         assert out[row, col] == slc[row, col]
 
 
+def test_point_targets_keep_their_intensity_when_oversampling_is_removed():
+    slc = _with_point_targets(_slc(SpectralShape(0.7, 0.8), SpectralShape(0.8, 0.85), 9), TARGETS)
+
+    out, report = decorrelate_array(slc, remove_oversampling=True, point_target_factor=50.0)
+
+    # targets are resampled to the nearest output pixel: those that land keep their value
+    intensity = np.abs(out) ** 2
+    restored = np.isclose(intensity, 200.0**2, rtol=1e-5)
+    assert 1 <= restored.sum() <= len(TARGETS)
+    assert intensity.max() == pytest.approx(200.0**2, rel=1e-5)
+    assert np.sort(intensity.ravel())[-restored.sum() - 1] < 1000.0  # no smeared copies
+    assert report.point_targets == len(TARGETS)
+
+
 def test_point_targets_do_not_ring_into_their_neighbourhood():
     slc = _slc(SpectralShape(0.7, 0.8), SpectralShape(0.8, 0.85), 10)
     bright = _with_point_targets(slc, TARGETS, amplitude=1000.0)

@@ -17,7 +17,12 @@ from s2v_plugin.core.spectrum import (
     relative_frequency,
 )
 from s2v_plugin.core.tops import SweepCheck, azimuth_sweep, tops_mode_from_metadata
-from s2v_plugin.core.whitening import apply_axis_filter, design_axis_filter, whitening_gain
+from s2v_plugin.core.whitening import (
+    AxisFilter,
+    apply_axis_filter,
+    design_axis_filter,
+    whitening_gain,
+)
 from s2v_plugin.decorrelate import estimation_windows
 
 N = 256
@@ -158,6 +163,20 @@ def test_output_and_input_positions_are_nearest_neighbours():
     assert axis_filter.output_length == 80
     np.testing.assert_array_equal(axis_filter.input_positions(np.array([0, 4, 79])), [0, 5, 99])
     np.testing.assert_array_equal(axis_filter.output_positions(np.array([0, 5, 99])), [0, 4, 79])
+
+
+def test_a_cropped_delta_keeps_its_value_times_the_demodulation_phase():
+    designed = design_axis_filter(_estimate(1.0, 0.5, 0.25), 200, remove_oversampling=True)
+    m = designed.output_length
+    crop_only = AxisFilter(200, m, designed.source_bins, np.full(m, m / 200, np.float32))
+    delta = np.zeros((200, 1), np.complex64)
+    delta[60] = 1.0
+
+    out = apply_axis_filter(delta, crop_only, axis=0)[:, 0]
+
+    position = int(crop_only.output_positions(np.array([60]))[0])
+    expected = (m / 200) * crop_only.demodulation(np.array([60]))[0]
+    assert out[position] == pytest.approx(expected, abs=1e-5)
 
 
 # --------------------------------------------------------------------------- point targets

@@ -110,6 +110,16 @@ class AxisFilter:
         out = np.rint(np.asarray(positions) / self.pixel_factor).astype(np.int64)
         return np.clip(out, 0, self.output_length - 1)
 
+    def demodulation(self, positions: np.ndarray) -> np.ndarray:
+        """Phase factors ``exp(-2 pi i k0 p / N)`` that the filter applies to a sample at input
+        position ``p`` when it moves the band to base band (``k0``: the input bin sent to output
+        bin 0); all ones when the spectrum is not cropped."""
+        k0 = int(self.source_bins[0]) if self.source_bins.size else 0
+        if k0 == 0:
+            return np.ones(np.shape(positions), dtype=np.complex64)
+        turns = np.mod(k0 * np.asarray(positions, dtype=np.int64), self.length) / self.length
+        return np.exp(-2j * np.pi * turns).astype(np.complex64)
+
     def input_positions(self, positions: np.ndarray) -> np.ndarray:
         """Nearest input sample of output sample indices."""
         out = np.rint(np.asarray(positions) * self.pixel_factor).astype(np.int64)
