@@ -25,6 +25,10 @@ from .spectrum import AxisEstimate, relative_frequency
 #: at the edges of strongly tapered, noise-free bands to about 14x in amplitude; real data
 #: have a noise floor well above it).
 MIN_RELATIVE_POWER = 0.005
+#: Bins at each band edge whose level is replaced by that of their inner neighbours (against the
+#: smearing of a sharp edge by the finite periodogram length). 0: measured best on the real
+#: samples, whose band edges are not sharp; kept as a knob.
+EDGE_BINS = 0
 #: Width of the in-band smoothing of the measured profile, as a fraction of the sampled band.
 SMOOTHING_BAND = 1.0 / 64.0
 
@@ -38,17 +42,20 @@ def _in_band(u: np.ndarray, band_fraction: float) -> np.ndarray:
 
 
 def smoothed_band_profile(estimate: AxisEstimate) -> np.ndarray:
-    """The measured power profile smoothed inside the band (0 outside), FFT order.
+    """The measured power profile smoothed inside the band, FFT order.
 
-    The average periodogram smears a sharp band edge over a bin or two (finite line length),
-    so the two outermost bins on each side are not used: the edge gets the level of its inner
-    neighbours instead of a half level that the filter would over-amplify.
+    Values are meaningful inside the band (and continue its level just past the edges); the
+    rest is 0.
+
+    The smoothing is a moving average restricted to the band (normalised convolution), so that
+    the empty part of the spectrum never pulls the band edges down; :data:`EDGE_BINS` outermost
+    bins can also be left out of it.
     """
     profile = estimate.profile_array()
     n = profile.size
     u = relative_frequency(sp_fft.fftfreq(n), estimate.centroid)
     inside = _in_band(u, estimate.band_fraction)
-    trusted = inside & _in_band(u, estimate.band_fraction - 4.0 / n)
+    trusted = inside & _in_band(u, estimate.band_fraction - 2.0 * EDGE_BINS / n)
     if not trusted.any():
         trusted = inside
     half = max(3, int(round(SMOOTHING_BAND * n / 2)))
@@ -61,7 +68,9 @@ def smoothed_band_profile(estimate: AxisEstimate) -> np.ndarray:
     weights = circular(trusted.astype(np.float64))
     with np.errstate(invalid="ignore", divide="ignore"):
         smooth = circular(profile * trusted) / weights
-    smooth = np.where(inside & (weights > 0), smooth, 0.0)
+    # the smoothing also extends the in-band level a bin or two past the band edges, so that
+    # interpolating onto a finer frequency grid never mixes in the empty part of the spectrum
+    smooth = np.where(weights > 0, smooth, 0.0)
     # bins of a narrow band farther than the kernel from any trusted bin: raw values
     return np.where(inside & (weights == 0), profile, smooth)
 
