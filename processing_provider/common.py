@@ -61,7 +61,8 @@ def engine_errors():
         raise QgsProcessingException(str(exc)) from exc
     except MemoryError as exc:
         raise QgsProcessingException(
-            "Out of memory: reduce TILE_SIZE or close other programs, then run again."
+            "Out of memory: close other programs (or choose a smaller TILE_SIZE where the "
+            "algorithm has one), then run again."
         ) from exc
 
 

@@ -32,7 +32,7 @@ import logging
 import os
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -514,41 +514,6 @@ class _Scratch:
             os.remove(self.path)
 
 
-def resampled_georeferencing(georeferencing, row_factor: float, col_factor: float):
-    """Georeferencing of the output grid after oversampling removal.
-
-    Output sample ``j`` is input sample ``j * factor`` (Fourier cropping keeps sample 0 in
-    place), so pixel centres, not pixel corners, coincide at the origin: on top of
-    :meth:`~.io.georeferencing.Georeferencing.scaled`, the origin moves by
-    ``(1 - factor) / 2`` input pixels and GCP pixel/line become ``(p - 1/2) / factor + 1/2``.
-
-    Parameters
-    ----------
-    georeferencing : Georeferencing
-        Of the input raster.
-    row_factor, col_factor : float
-        Output pixel size in input pixels along rows (azimuth) and columns (range).
-    """
-    scaled = georeferencing.scaled(row_factor, col_factor)
-    transform = scaled.geotransform
-    if transform is not None:
-        x0, dx, rx, y0, ry, dy = georeferencing.geotransform
-        shift_col, shift_row = 0.5 * (1.0 - col_factor), 0.5 * (1.0 - row_factor)
-        transform = (
-            x0 + shift_col * dx + shift_row * rx,
-            transform[1],
-            transform[2],
-            y0 + shift_col * ry + shift_row * dy,
-            transform[4],
-            transform[5],
-        )
-    gcps = tuple(
-        ((pixel - 0.5) / col_factor + 0.5, (line - 0.5) / row_factor + 0.5, x, y, z)
-        for pixel, line, x, y, z in georeferencing.gcps
-    )
-    return replace(scaled, geotransform=transform, gcps=gcps)
-
-
 def _strip_sizes(
     height: int, width: int, out_width: int, block_size: int | None, input_block_rows: int = 1
 ) -> tuple[int, int]:
@@ -622,9 +587,8 @@ def decorrelate_raster(
     InputError, OutputError, Cancelled
         With a message saying what to change; no partial output is left behind.
     """
-    from .io.raster_writer import check_writable
+    from .io.raster_writer import RasterWriter, check_writable
     from .io.slc_source import SlcSource
-    from .io.slc_writer import open_writer
 
     if output_format not in OUTPUT_FORMATS:
         raise InputError(
@@ -671,12 +635,12 @@ def decorrelate_raster(
             LOG.info("Decorrelation of '%s':\n%s", input_path, report.summary())
             georeferencing = source.georeferencing()
             if plan.az_filter.resamples or plan.rg_filter.resamples:
-                georeferencing = resampled_georeferencing(georeferencing, *report.pixel_factors)
+                georeferencing = georeferencing.resampled(*report.pixel_factors)
             metadata = dict(source.metadata())
             metadata.update(report.metadata())
             dtype = np.complex64 if output_format == "complex" else np.float32
             targets = _output_targets(plan, store)
-            with open_writer(
+            with RasterWriter(
                 output_path,
                 width=out_width,
                 height=out_height,

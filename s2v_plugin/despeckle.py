@@ -35,7 +35,7 @@ from .core.errors import Cancelled, InputError
 from .core.intensity_scale import IntensityScale, sample_stride, scale_from_samples
 from .core.tiling import TilePlan, plan_tiles
 from .io.raster_source import BandInfo, RasterSource
-from .io.raster_writer import RasterWriter, check_writable
+from .io.raster_writer import BLOCK_SIZE, RasterWriter, check_writable
 from .io.windows import core_of, read_window
 from .runtime.models import default_model_path
 from .runtime.session import ModelSession
@@ -204,6 +204,7 @@ def _run(
     tile_size: int,
     point_target_factor: float | None,
     sinks: list[Callable],
+    flush: Callable[[], None],
     progress: Callable[[float], None],
     is_cancelled: Callable[[], bool],
     batch_pixels: int,
@@ -236,6 +237,10 @@ def _run(
                 sink(tile, out_mean, out_std)
             done += 1
             progress(SCAN_SHARE + (1 - SCAN_SHARE) * done / len(plan.tiles))
+            bottom = tile.row + tile.rows
+            row_done = tile.col + tile.cols == plan.width
+            if row_done and (bottom % BLOCK_SIZE == 0 or bottom == plan.height):
+                flush()  # whole output blocks only, so none is compressed twice
     return DespeckleReport(
         model=card.summary(),
         execution_provider=session.provider,
@@ -367,6 +372,7 @@ def despeckle_raster(
                 tile_size,
                 point_target_factor,
                 sinks,
+                lambda: [writer.flush() for writer in writers],
                 progress,
                 is_cancelled,
                 batch_pixels,
@@ -426,6 +432,7 @@ def despeckle_array(
         tile_size,
         point_target_factor,
         [sink],
+        lambda: None,
         lambda fraction: None,
         lambda: False,
         BATCH_PIXELS,

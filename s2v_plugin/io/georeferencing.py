@@ -42,15 +42,30 @@ class Georeferencing:
             gcp_crs_wkt=dataset.GetGCPProjection() or "" if gcps else "",
         )
 
-    def scaled(self, row_factor: float, col_factor: float) -> Georeferencing:
-        """Georeferencing of the same scene resampled so that one new pixel covers
-        ``row_factor`` x ``col_factor`` old pixels (factors > 1 make pixels larger)."""
+    def resampled(self, row_factor: float, col_factor: float) -> Georeferencing:
+        """Georeferencing after Fourier resampling to pixels ``row_factor`` x ``col_factor``
+        times larger (factors > 1 enlarge pixels; oversampling removal).
+
+        Output sample ``j`` sits on input sample ``j * factor``: pixel centres, not corners,
+        coincide at the origin. The geotransform origin therefore moves by
+        ``(1 - factor) / 2`` input pixels, and GCP pixel/line ``p`` becomes
+        ``(p - 1/2) / factor + 1/2``.
+        """
         transform = self.geotransform
         if transform is not None:
             x0, dx, rx, y0, ry, dy = transform
-            transform = (x0, dx * col_factor, rx * row_factor, y0, ry * col_factor, dy * row_factor)
+            shift_col, shift_row = 0.5 * (1.0 - col_factor), 0.5 * (1.0 - row_factor)
+            transform = (
+                x0 + shift_col * dx + shift_row * rx,
+                dx * col_factor,
+                rx * row_factor,
+                y0 + shift_col * ry + shift_row * dy,
+                ry * col_factor,
+                dy * row_factor,
+            )
         gcps = tuple(
-            (pixel / col_factor, line / row_factor, x, y, z) for pixel, line, x, y, z in self.gcps
+            ((pixel - 0.5) / col_factor + 0.5, (line - 0.5) / row_factor + 0.5, x, y, z)
+            for pixel, line, x, y, z in self.gcps
         )
         return replace(self, geotransform=transform, gcps=gcps)
 

@@ -93,7 +93,8 @@ class RasterSource:
         out = data.astype(np.complex64 if self.info.is_complex else np.float32, copy=False)
         nodata = self.info.nodata
         if nodata is not None and not np.isnan(nodata):
-            mask = data == nodata
+            # GDAL applies a complex band's nodata value to the real part
+            mask = (data.real if self.info.is_complex else data) == nodata
             if mask.any():
                 out = out.copy() if out is data else out
                 out[mask] = np.nan

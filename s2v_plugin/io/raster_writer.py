@@ -20,10 +20,11 @@ from .georeferencing import Georeferencing
 
 gdal.UseExceptions()
 
+BLOCK_SIZE = 256
 GTIFF_OPTIONS = (
     "TILED=YES",
-    "BLOCKXSIZE=256",
-    "BLOCKYSIZE=256",
+    f"BLOCKXSIZE={BLOCK_SIZE}",
+    f"BLOCKYSIZE={BLOCK_SIZE}",
     "COMPRESS=DEFLATE",
     "PREDICTOR=3",
     "ZLEVEL=1",  # float speckle barely compresses better at higher levels, at 3x the time
@@ -121,10 +122,11 @@ class RasterWriter:
         except KeyError:
             raise OutputError(f"Unsupported output data type {dtype}.") from None
         try:
+            options = list(GTIFF_OPTIONS)
+            if np.dtype(dtype).kind == "c":  # GDAL's floating-point predictor is real-only
+                options = [o for o in options if not o.startswith("PREDICTOR")]
             driver = gdal.GetDriverByName("GTiff")
-            self._dataset = driver.Create(
-                self._temp_path, width, height, bands, gdal_type, list(GTIFF_OPTIONS)
-            )
+            self._dataset = driver.Create(self._temp_path, width, height, bands, gdal_type, options)
         except RuntimeError as exc:
             raise OutputError(f"Cannot create '{self.path}': {exc}") from exc
         if georeferencing is not None:
@@ -149,6 +151,12 @@ class RasterWriter:
             self._dataset.GetRasterBand(band).WriteArray(data, col, row)
         except RuntimeError as exc:
             raise OutputError(f"Cannot write to '{self.path}': {exc}") from exc
+
+    def flush(self) -> None:
+        """Write GDAL's cached blocks to disk and release them, so that memory stays bounded
+        while streaming (GDAL otherwise keeps written blocks until the file is closed).
+        Call it after whole output blocks are complete, or they are compressed twice."""
+        self._dataset.FlushCache()
 
     def set_metadata_item(self, key: str, value: str) -> None:
         self._dataset.SetMetadataItem(str(key), str(value))
