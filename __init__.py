@@ -1,4 +1,4 @@
-"""Speckle2Void QGIS plugin entry point: QGIS calls :func:`classFactory`; everything else is lazy."""
+"""Speckle2Void QGIS plugin entry point: QGIS calls :func:`classFactory`; the rest is lazy."""
 
 
 def classFactory(iface):  # noqa: N802 (name required by QGIS)
