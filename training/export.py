@@ -216,6 +216,7 @@ def training_summary(state: dict) -> dict:
         "device": state.get("device", "unknown"),
         "hardware": state.get("hardware", "unknown"),
         "seed": state.get("seed"),
+        "calibration": state.get("calibration"),
     }
 
 
