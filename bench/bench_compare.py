@@ -15,7 +15,7 @@ no decorrelator is there yet.
 Usage::
 
     .venv/bin/python bench/bench_compare.py [--size 512] [--real-size 1024] [--no-real]
-                                            [--output bench/RESULTS.md]
+                                            [--output bench/RESULTS.md] [--models A.onnx ...]
 """
 
 from __future__ import annotations
@@ -68,9 +68,10 @@ def decorrelator():
     return decorrelate_array
 
 
-def speckle2void_models() -> list[Path]:
-    """Every shipped ONNX model, when onnxruntime and the despeckler are importable."""
-    models = sorted((ROOT / "models").glob("*.onnx"))
+def speckle2void_models(paths: list[str] | None = None) -> list[Path]:
+    """The given ONNX models, else every shipped one (``models/*.onnx``), when onnxruntime and
+    the despeckler are importable."""
+    models = [Path(p) for p in paths] if paths else sorted((ROOT / "models").glob("*.onnx"))
     if not models:
         return []
     try:
@@ -356,11 +357,12 @@ def main(argv=None) -> int:
     parser.add_argument("--real-size", type=int, default=1024, help="max side of real crops")
     parser.add_argument("--no-real", action="store_true", help="skip the real samples")
     parser.add_argument("--output", default=str(ROOT / "bench" / "RESULTS.md"))
+    parser.add_argument("--models", nargs="*", help="ONNX models (default: models/*.onnx)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("s2v_plugin").setLevel(logging.WARNING)  # engine run logs
     decorrelate = decorrelator()
-    models = speckle2void_models()
+    models = speckle2void_models(args.models)
     notes = [] if models else ["No Speckle2Void model in models/: its rows are missing."]
     sim, speed, sim_notes = run_simulated(args.size, models, decorrelate)
     real, real_notes, samples = (
