@@ -4,20 +4,21 @@
 from __future__ import annotations
 
 from qgis.core import (
-    QgsProcessingException,
-    QgsProcessingParameterBand,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
-    QgsProcessingParameterRasterLayer,
 )
 
 from ..s2v_plugin.classic import DEFAULT_TILE_SIZE, MIN_TILE_SIZE, classic_filter_raster
 from ..s2v_plugin.core.classic_filters import FILTERS
-from .common import Speckle2VoidAlgorithm, engine_errors, feedback_callbacks, gdal_raster_path
-
-DOMAIN_OPTIONS = ("intensity", "amplitude")
+from .common import (
+    Speckle2VoidAlgorithm,
+    add_advanced_parameters,
+    add_sar_band_parameters,
+    engine_errors,
+    feedback_callbacks,
+    sar_band_arguments,
+)
 
 
 class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
@@ -86,24 +87,7 @@ class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
         )
 
     def initAlgorithm(self, config=None) -> None:
-        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, "Input SAR raster"))
-        self.addParameter(
-            QgsProcessingParameterBand(
-                self.BAND,
-                "Band",
-                defaultValue=1,
-                parentLayerParameterName=self.INPUT,
-                optional=True,
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                self.DOMAIN,
-                "Domain of a real band",
-                options=["Intensity", "Amplitude"],
-                defaultValue=0,
-            )
-        )
+        add_sar_band_parameters(self)
         self.addParameter(
             QgsProcessingParameterEnum(
                 self.FILTER,
@@ -155,9 +139,7 @@ class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
                 minValue=MIN_TILE_SIZE,
             ),
         ]
-        for parameter in advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-            self.addParameter(parameter)
+        add_advanced_parameters(self, advanced)
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Filtered"))
 
     def checkParameterValues(self, parameters, context):
@@ -167,9 +149,6 @@ class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
         return super().checkParameterValues(parameters, context)
 
     def processAlgorithm(self, parameters, context, feedback):
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        if layer is None:
-            raise QgsProcessingException(self.invalidRasterError(parameters, self.INPUT))
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         spec = FILTERS[self.parameterAsEnum(parameters, self.FILTER, context)]
         options = {}
@@ -180,11 +159,9 @@ class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
         progress, is_cancelled = feedback_callbacks(feedback)
         with engine_errors():
             classic_filter_raster(
-                gdal_raster_path(layer),
-                output,
+                output_path=output,
                 filter_key=spec.key,
-                band=self.parameterAsInt(parameters, self.BAND, context) or 1,
-                domain=DOMAIN_OPTIONS[self.parameterAsEnum(parameters, self.DOMAIN, context)],
+                **sar_band_arguments(self, parameters, context),
                 window=self.parameterAsInt(parameters, self.WINDOW_SIZE, context),
                 looks=self.parameterAsDouble(parameters, self.LOOKS, context),
                 options=options,

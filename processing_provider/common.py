@@ -5,9 +5,17 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 
-from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingParameterBand,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterRasterLayer,
+)
 from qgis.PyQt.QtGui import QIcon
 
+from ..s2v_plugin.core.domain import DOMAINS
 from ..s2v_plugin.core.errors import Cancelled, S2VError
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -74,3 +82,39 @@ def gdal_raster_path(layer) -> str:
             "Speckle2Void reads rasters through GDAL. Save it as a GeoTIFF first."
         )
     return layer.source()
+
+
+def add_sar_band_parameters(algorithm: QgsProcessingAlgorithm) -> None:
+    """Add the ``INPUT``, ``BAND`` and ``DOMAIN`` parameters shared by the filtering algorithms."""
+    algorithm.addParameter(QgsProcessingParameterRasterLayer("INPUT", "Input SAR raster"))
+    # Optional with a default: QGIS 3.22 rejects a missing band value even when a default
+    # is set, which breaks console and qgis_process calls that leave BAND out.
+    algorithm.addParameter(
+        QgsProcessingParameterBand(
+            "BAND", "Band", defaultValue=1, parentLayerParameterName="INPUT", optional=True
+        )
+    )
+    algorithm.addParameter(
+        QgsProcessingParameterEnum(
+            "DOMAIN", "Domain of a real band", options=["Intensity", "Amplitude"], defaultValue=0
+        )
+    )
+
+
+def sar_band_arguments(algorithm: QgsProcessingAlgorithm, parameters, context) -> dict:
+    """Engine arguments ``input_path``, ``band`` and ``domain`` from the shared parameters."""
+    layer = algorithm.parameterAsRasterLayer(parameters, "INPUT", context)
+    if layer is None:
+        raise QgsProcessingException(algorithm.invalidRasterError(parameters, "INPUT"))
+    return {
+        "input_path": gdal_raster_path(layer),
+        "band": algorithm.parameterAsInt(parameters, "BAND", context) or 1,
+        "domain": DOMAINS[algorithm.parameterAsEnum(parameters, "DOMAIN", context)],
+    }
+
+
+def add_advanced_parameters(algorithm: QgsProcessingAlgorithm, parameters) -> None:
+    """Add parameters flagged as advanced (collapsed in the algorithm dialog)."""
+    for parameter in parameters:
+        parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        algorithm.addParameter(parameter)

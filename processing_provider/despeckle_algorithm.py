@@ -4,24 +4,25 @@
 from __future__ import annotations
 
 from qgis.core import (
-    QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
-    QgsProcessingParameterBand,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
-    QgsProcessingParameterRasterLayer,
 )
 
 from ..s2v_plugin.despeckle import DEFAULT_TILE_SIZE, MIN_TILE_SIZE, despeckle_raster
 from ..s2v_plugin.runtime.models import default_model_path
 from ..s2v_plugin.runtime.session import DEVICES, onnxruntime_status
-from .common import Speckle2VoidAlgorithm, engine_errors, feedback_callbacks, gdal_raster_path
-
-DOMAIN_OPTIONS = ("intensity", "amplitude")
+from .common import (
+    Speckle2VoidAlgorithm,
+    add_advanced_parameters,
+    add_sar_band_parameters,
+    engine_errors,
+    feedback_callbacks,
+    sar_band_arguments,
+)
 
 
 class DespeckleAlgorithm(Speckle2VoidAlgorithm):
@@ -91,26 +92,7 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
         return available, ("" if available else message)
 
     def initAlgorithm(self, config=None) -> None:
-        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, "Input SAR raster"))
-        # Optional with a default: QGIS 3.22 rejects a missing band value even when a default
-        # is set, which breaks console and qgis_process calls that leave BAND out.
-        self.addParameter(
-            QgsProcessingParameterBand(
-                self.BAND,
-                "Band",
-                defaultValue=1,
-                parentLayerParameterName=self.INPUT,
-                optional=True,
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                self.DOMAIN,
-                "Domain of a real band",
-                options=["Intensity", "Amplitude"],
-                defaultValue=0,
-            )
-        )
+        add_sar_band_parameters(self)
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.LOOKS,
@@ -148,9 +130,7 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
                 optional=True,
             ),
         ]
-        for parameter in advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-            self.addParameter(parameter)
+        add_advanced_parameters(self, advanced)
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Despeckled"))
         self.addParameter(
             QgsProcessingParameterRasterDestination(
@@ -170,18 +150,13 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
         return self.parameterAsDouble(parameters, key, context)
 
     def processAlgorithm(self, parameters, context, feedback):
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        if layer is None:
-            raise QgsProcessingException(self.invalidRasterError(parameters, self.INPUT))
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         uncertainty = self.parameterAsOutputLayer(parameters, self.OUTPUT_UNCERTAINTY, context)
         progress, is_cancelled = feedback_callbacks(feedback)
         with engine_errors():
             report = despeckle_raster(
-                gdal_raster_path(layer),
-                output,
-                band=self.parameterAsInt(parameters, self.BAND, context) or 1,
-                domain=DOMAIN_OPTIONS[self.parameterAsEnum(parameters, self.DOMAIN, context)],
+                output_path=output,
+                **sar_band_arguments(self, parameters, context),
                 looks=self._optional_number(parameters, self.LOOKS, context),
                 model_path=self.parameterAsFile(parameters, self.MODEL, context) or None,
                 tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),

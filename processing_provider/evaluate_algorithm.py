@@ -31,10 +31,10 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
+from ..s2v_plugin.core.domain import DOMAINS
 from ..s2v_plugin.evaluate import evaluate_rasters
 from .common import Speckle2VoidAlgorithm, engine_errors, feedback_callbacks, gdal_raster_path
 
-DOMAIN_OPTIONS = ("intensity", "amplitude")
 NAME_FIELDS = ("name", "Name", "NAME", "label", "id")
 
 
@@ -280,7 +280,7 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
                 despeckled_band=self.parameterAsInt(parameters, self.DESPECKLED_BAND, context) or 1,
                 reference_path=gdal_raster_path(reference) if reference else None,
                 reference_band=self.parameterAsInt(parameters, self.REFERENCE_BAND, context) or 1,
-                domain=DOMAIN_OPTIONS[self.parameterAsEnum(parameters, self.DOMAIN, context)],
+                domain=DOMAINS[self.parameterAsEnum(parameters, self.DOMAIN, context)],
                 looks=self.parameterAsDouble(parameters, self.LOOKS, context),
                 polygons=polygons,
                 compare_classic=self.parameterAsBoolean(parameters, self.COMPARE_CLASSIC, context),
