@@ -281,6 +281,12 @@ def commit() -> str:
         return "unknown"
 
 
+def file_digest(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
 def table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -311,7 +317,11 @@ def render(size, real_size, sim, speed, real, samples, notes, models) -> str:
             else:
                 cells.append(f"{value[0]:.1f} / {value[1]:.3f} / {value[2]:.3f} / {value[3]:.1f}")
         real_rows.append([label, *cells])
-    model_text = ", ".join(p.name for p in models) if models else "none found in models/"
+    model_text = (
+        ", ".join(f"{p.name} (sha256 {file_digest(p)})" for p in models)
+        if models
+        else "none found in models/"
+    )
     parts = [
         "# Benchmark: Speckle2Void and the classic speckle filters",
         "",
