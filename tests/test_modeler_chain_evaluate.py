@@ -151,6 +151,9 @@ def test_saved_model_decorrelate_despeckle_evaluate_runs_headless(qgis_app, tmp_
     )
     decorrelated = gdal.Open(result["evaluate:ratio"])
     check_outputs(result, (decorrelated.RasterYSize, decorrelated.RasterXSize))
+    numbers = result.get("CHILD_RESULTS", {}).get("evaluate")
+    if numbers is not None:  # the numbers other model steps can use
+        assert numbers["AREA_COUNT"] > 0 and numbers["RATIO_MEAN"] > 0 and "M_INDEX" in numbers
 
 
 def test_saved_model_runs_from_qgis_process(qgis_process, tmp_path, slc):

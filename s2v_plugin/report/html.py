@@ -74,10 +74,17 @@ def _overviews(evaluation) -> str:
     noisy_db = to_db(reduce(images["noisy"], OVERVIEW_SIDE)[0])
     ratio, _ = reduce(images["ratio"], OVERVIEW_SIDE)
     overlay = _area_overlay(evaluation, factor)
+    # speckle averaged over factor^2 pixels has a standard deviation near 1 / (factor sqrt L)
+    half = min(1.0, 2.5 / (factor * np.sqrt(evaluation.looks)))
+    ratio_caption = (
+        f"Ratio image ({factor}x{factor} averaged: structure shows as shapes)"
+        if factor > 1
+        else "Ratio image (pure speckle looks like uniform noise)"
+    )
     figs = [
         _img(noisy_db, low, high, f"Noisy (dB, {factor}x{factor} averaged)"),
         _img(despeckled_db, low, high, "Despeckled (dB), homogeneous areas in yellow", overlay),
-        _img(ratio, 0.5, 1.5, "Ratio image (averaged: structure shows as shapes)"),
+        _img(ratio, 1.0 - half, 1.0 + half, ratio_caption),
     ]
     if "reference" in images:
         reference_db = to_db(reduce(images["reference"], OVERVIEW_SIDE)[0])
