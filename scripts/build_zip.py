@@ -23,7 +23,7 @@ INCLUDED = [
     "processing_provider",
     "models",
 ]
-SKIPPED_SUFFIXES = {".pyc", ".pyo"}
+SKIPPED_SUFFIXES = {".pyc", ".pyo", ".pt"}  # .pt: PyTorch weights, for fine-tuning only
 
 
 def plugin_version() -> str:

@@ -26,7 +26,8 @@ def test_zip_holds_the_plugin_and_nothing_for_developers(plugin_zip):
     for required in ("__init__.py", "metadata.txt", "LICENSE", "icons/speckle2void.svg"):
         assert f"speckle2void/{required}" in names
     assert "speckle2void/processing_provider/despeckle_algorithm.py" in names
-    for excluded in ("tests/", "training/", "bench/", ".venv/", "__pycache__", ".ci/"):
+    assert "speckle2void/models/speckle2void_default.onnx" in names
+    for excluded in ("tests/", "training/", "bench/", ".venv/", "__pycache__", ".ci/", ".pt"):
         assert not any(excluded in name for name in names), excluded
 
 
