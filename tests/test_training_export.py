@@ -109,6 +109,7 @@ def test_the_card_is_readable_by_the_plugin_and_holds_the_measured_receptive_fie
     assert read.size_multiple == TINY.size_multiple
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped default model")
 def test_the_shipped_default_model_card_matches_its_architecture():
     session = _session(DEFAULT_MODEL)

@@ -22,11 +22,18 @@ def skeleton_config(cfg: ModelConfig) -> ModelConfig:
     return dataclasses.replace(cfg, width=1, dec_width=1, fusion=2, batchnorm=False)
 
 
-def _dependency_map(model: Speckle2Void, size: int, row: int, col: int) -> np.ndarray:
-    x = (torch.rand(1, 1, size, size, dtype=torch.float64) + 0.5).requires_grad_(True)
+def _dependency_maps(model: Speckle2Void, size: int, pixels: list[tuple[int, int]]) -> np.ndarray:
+    """Boolean maps (one per output pixel) of the inputs each output pixel depends on.
+
+    The pixels are measured in one batch (one image each): the skeleton has no BatchNorm, so the
+    images of a batch do not interact.
+    """
+    x = (torch.rand(len(pixels), 1, size, size, dtype=torch.float64) + 0.5).requires_grad_(True)
     out = model.raw(x)
-    out[0, :, row, col].sum().backward()
-    return (x.grad[0, 0] != 0).numpy()
+    rows = torch.tensor([r for r, _ in pixels])
+    cols = torch.tensor([c for _, c in pixels])
+    out[torch.arange(len(pixels)), :, rows, cols].sum().backward()
+    return (x.grad[:, 0] != 0).numpy()
 
 
 def measure_receptive_field(cfg: ModelConfig, seed: int = 0) -> dict:
@@ -43,11 +50,11 @@ def measure_receptive_field(cfg: ModelConfig, seed: int = 0) -> dict:
         size = max(4 * guess, 64)
         size = -(-size // m) * m
         base = (size // 2) // m * m
+        pixels = [(base + dr, base + dc) for dr in range(m) for dc in range(m)]
         radius, centre_seen = 0, False
-        for dr in range(m):
-            for dc in range(m):
-                r, c = base + dr, base + dc
-                dep = _dependency_map(model, size, r, c)
+        for start in range(0, len(pixels), 16):
+            chunk = pixels[start : start + 16]
+            for (r, c), dep in zip(chunk, _dependency_maps(model, size, chunk)):
                 rows, cols = np.nonzero(dep)
                 if rows.size:
                     radius = max(radius, int(np.max(np.maximum(abs(rows - r), abs(cols - c)))))
