@@ -21,8 +21,8 @@ import numpy as np
 from .core.classic_filters import FilterSpec, filter_spec
 from .core.domain import DOMAINS, INTENSITY, from_intensity, to_intensity
 from .core.errors import Cancelled, InputError
-from .core.intensity_scale import sample_stride
 from .core.tiling import plan_tiles
+from .io.band_scan import scan_band
 from .io.raster_source import RasterSource
 from .io.raster_writer import RasterWriter, check_writable
 from .io.windows import core_of, read_window
@@ -31,7 +31,6 @@ LOG = logging.getLogger(__name__)
 
 DEFAULT_TILE_SIZE = 1024
 MIN_TILE_SIZE = 16
-STRIP_PIXELS = 1 << 22
 SCAN_SHARE = 0.1
 
 
@@ -61,40 +60,11 @@ def _check_options(spec: FilterSpec, window: int, looks: float, domain: str, til
         raise InputError(f"TILE_SIZE must be at least {MIN_TILE_SIZE} pixels (got {tile}).")
 
 
-def scan_band(source, domain: str, need_z98: bool, progress: Callable[[float], None]) -> float:
+def _z98(source, domain: str, need_z98: bool, progress: Callable[[float], None]) -> float:
     """Validate every pixel of the band; return the 98th intensity percentile when asked
     (from a subsample on a fixed pixel grid, so independent of tiling), else NaN."""
-    height, width = source.info.height, source.info.width
-    stride = sample_stride(height, width)
-    strip_rows = max(1, STRIP_PIXELS // max(width, 1))
-    samples, negatives, infinite, valid = [], 0, 0, 0
-    for row in range(0, height, strip_rows):
-        rows = min(strip_rows, height - row)
-        strip = source.read(row, 0, rows, width)
-        if not source.info.is_complex:
-            negatives += int((strip < 0).sum())
-        intensity = to_intensity(strip, domain)
-        infinite += int(np.isinf(intensity).sum())
-        valid += int(np.isfinite(intensity).sum())
-        if need_z98:
-            sample = intensity[(-row) % stride :: stride, ::stride]
-            samples.append(sample[np.isfinite(sample)])
-        progress((row + rows) / height)
-    if negatives:
-        raise InputError(
-            f"The band has {negatives} negative value(s): speckle filters need linear intensity "
-            "or amplitude. If the raster is in dB, convert it first (intensity = 10^(dB/10))."
-        )
-    if infinite:
-        raise InputError(
-            f"The band has {infinite} infinite value(s): set them to nodata first, for example "
-            "with gdal_translate -a_nodata or the Raster calculator."
-        )
-    if valid == 0:
-        raise InputError("The band has no valid pixels (all nodata or NaN).")
-    if not need_z98:
-        return float("nan")
-    return float(np.percentile(np.concatenate(samples), 98))
+    scan = scan_band(source, domain, progress)
+    return float(np.percentile(scan.samples, 98)) if need_z98 else float("nan")
 
 
 def _filter_options(spec: FilterSpec, options: dict | None, z98: float) -> dict:
@@ -189,7 +159,7 @@ def classic_filter_raster(
     with RasterSource(input_path, band) as source:
         info = source.info
         need_z98 = spec.key == "lee_sigma" and (options or {}).get("point_threshold") is None
-        z98 = scan_band(source, domain, need_z98, lambda f: progress(SCAN_SHARE * f))
+        z98 = _z98(source, domain, need_z98, lambda f: progress(SCAN_SHARE * f))
         options = _filter_options(spec, options, z98)
         halo = spec.halo(window, **options)
         plan = plan_tiles(info.height, info.width, tile_size, halo)

@@ -32,8 +32,9 @@ from .core.domain import (
     to_intensity,
 )
 from .core.errors import Cancelled, InputError
-from .core.intensity_scale import IntensityScale, sample_stride, scale_from_samples
+from .core.intensity_scale import IntensityScale, scale_from_samples
 from .core.tiling import TilePlan, plan_tiles
+from .io.band_scan import scan_band
 from .io.raster_source import BandInfo, RasterSource
 from .io.raster_writer import BLOCK_SIZE, RasterWriter, check_writable
 from .io.windows import core_of, read_window
@@ -45,7 +46,6 @@ LOG = logging.getLogger(__name__)
 DEFAULT_TILE_SIZE = 1024
 MIN_TILE_SIZE = 32
 BATCH_PIXELS = 1 << 20
-STRIP_PIXELS = 1 << 22
 SCAN_SHARE = 0.05
 
 
@@ -102,43 +102,8 @@ def scan_intensity(
     InputError
         On negative or infinite values, or when no pixel is valid.
     """
-    height, width = source.info.height, source.info.width
-    stride = sample_stride(height, width)
-    strip_rows = max(1, STRIP_PIXELS // max(width, 1))
-    samples, valid_count = [], 0
-    negatives, minimum, infinite = 0, 0.0, 0
-    for row in range(0, height, strip_rows):
-        rows = min(strip_rows, height - row)
-        strip = source.read(row, 0, rows, width)
-        if not source.info.is_complex:
-            negative = strip < 0
-            if negative.any():
-                negatives += int(negative.sum())
-                minimum = min(minimum, float(strip[negative].min()))
-        intensity = to_intensity(strip, domain)
-        infinite += int(np.isinf(intensity).sum())
-        valid_count += int(np.isfinite(intensity).sum())
-        first = (-row) % stride
-        sample = intensity[first::stride, ::stride]
-        samples.append(sample[np.isfinite(sample)])
-        if progress is not None:
-            progress((row + rows) / height)
-    if negatives:
-        raise InputError(
-            f"The band has {negatives} negative value(s) (minimum {minimum:g}): Speckle2Void needs "
-            "linear intensity or amplitude. If the raster is in dB, convert it first "
-            "(intensity = 10^(dB/10)); otherwise check the band and the DOMAIN parameter."
-        )
-    if infinite:
-        raise InputError(
-            f"The band has {infinite} infinite value(s): set them to nodata (or NaN) first, for "
-            "example with the Raster calculator or gdal_translate -a_nodata."
-        )
-    return scale_from_samples(
-        np.concatenate(samples) if samples else np.empty(0),
-        point_target_factor,
-        valid_fraction=valid_count / float(height * width),
-    )
+    scan = scan_band(source, domain, progress)
+    return scale_from_samples(scan.samples, point_target_factor, scan.valid_fraction)
 
 
 class Despeckler:
