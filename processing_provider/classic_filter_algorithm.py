@@ -41,12 +41,6 @@ class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
     def displayName(self) -> str:
         return "Classic speckle filter"
 
-    def group(self) -> str:
-        return "SAR despeckling"
-
-    def groupId(self) -> str:
-        return "sardespeckling"
-
     def tags(self):
         return [
             "sar", "speckle", "despeckling", "filter", "lee", "refined lee", "lee sigma",

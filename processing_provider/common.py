@@ -33,6 +33,12 @@ class Speckle2VoidAlgorithm(QgsProcessingAlgorithm):
     def icon(self):
         return plugin_icon()
 
+    def group(self) -> str:
+        return "SAR despeckling"
+
+    def groupId(self) -> str:
+        return "sardespeckling"
+
     def helpUrl(self) -> str:  # noqa: N802
         return f"{HOMEPAGE}#{self.name()}"
 

@@ -55,12 +55,6 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
     def displayName(self) -> str:
         return "Decorrelate speckle"
 
-    def group(self) -> str:
-        return "SAR despeckling"
-
-    def groupId(self) -> str:
-        return "sardespeckling"
-
     def tags(self):
         return [
             "sar", "slc", "speckle", "decorrelation", "whitening", "spectrum", "doppler",

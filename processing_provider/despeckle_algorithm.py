@@ -48,12 +48,6 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
     def displayName(self) -> str:
         return "Despeckle (Speckle2Void)"
 
-    def group(self) -> str:
-        return "SAR despeckling"
-
-    def groupId(self) -> str:
-        return "sardespeckling"
-
     def tags(self):
         return ["sar", "speckle", "despeckling", "denoising", "radar", "deep learning", "onnx"]
 

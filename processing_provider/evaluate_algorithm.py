@@ -72,12 +72,6 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
     def displayName(self) -> str:
         return "Evaluate despeckling"
 
-    def group(self) -> str:
-        return "SAR despeckling"
-
-    def groupId(self) -> str:
-        return "sardespeckling"
-
     def tags(self):
         return [
             "sar", "speckle", "despeckling", "evaluation", "quality", "enl", "ratio image",

@@ -22,13 +22,34 @@ def utm_wkt(zone: int = 32) -> str:
     return srs.ExportToWkt()
 
 
-def write_raster(path, bands, nodata=None, geotransform=GEOTRANSFORM, crs_wkt=None, gcps=None):
-    """Write one array or a list of arrays (one per band) as a GeoTIFF; returns the path."""
+def wgs84_wkt() -> str:
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(4326)
+    return srs.ExportToWkt()
+
+
+def write_raster(
+    path,
+    bands,
+    nodata=None,
+    geotransform=GEOTRANSFORM,
+    crs_wkt=None,
+    gcps=None,
+    gdal_type=None,
+    metadata=None,
+):
+    """Write one array or a list of arrays (one per band) as a GeoTIFF; returns the path.
+
+    ``gcps`` is a list of (pixel, line, x, y); ``gdal_type`` overrides the type taken from the
+    arrays' dtype (for example CInt16 for integer SLCs).
+    """
     bands = [bands] if isinstance(bands, np.ndarray) else list(bands)
     height, width = bands[0].shape
     dataset = gdal.GetDriverByName("GTiff").Create(
-        str(path), width, height, len(bands), GDAL_TYPES[bands[0].dtype]
+        str(path), width, height, len(bands), gdal_type or GDAL_TYPES[np.dtype(bands[0].dtype)]
     )
+    if metadata:
+        dataset.SetMetadata(metadata)
     if gcps:
         dataset.SetGCPs([gdal.GCP(x, y, 0, px, ln) for px, ln, x, y in gcps], crs_wkt or utm_wkt())
     elif geotransform is not None:

@@ -10,6 +10,8 @@ import pytest
 
 gdal = pytest.importorskip("osgeo.gdal")
 
+from rasters import wgs84_wkt, write_raster  # noqa: E402
+
 from s2v_plugin.core.errors import Cancelled, InputError, OutputError  # noqa: E402
 from s2v_plugin.core.simulation import SpectralShape, simulate_correlated_slc  # noqa: E402
 from s2v_plugin.decorrelate import decorrelate_array, decorrelate_raster  # noqa: E402
@@ -21,38 +23,23 @@ RANGE = SpectralShape(1.0, 0.8, 0.0)
 GEOTRANSFORM = (500000.0, 10.0, 0.0, 7000000.0, 0.0, -5.0)
 
 
-def _wgs84() -> str:
-    from osgeo import osr
-
-    reference = osr.SpatialReference()
-    reference.ImportFromEPSG(4326)
-    return reference.ExportToWkt()
-
-
 def _slc(rows=160, cols=144, seed=0) -> np.ndarray:
     clean = np.ones((rows, cols))
     return simulate_correlated_slc(clean, np.random.default_rng(seed), AZIMUTH, RANGE)
 
 
 def _write(path, bands, gdal_type=gdal.GDT_CFloat32, nodata=None, gcps=False, metadata=None):
-    rows, cols = bands[0].shape
-    dataset = gdal.GetDriverByName("GTiff").Create(str(path), cols, rows, len(bands), gdal_type)
-    if gcps:
-        points = [
-            gdal.GCP(10.0 + p, 20.0 + line, 0.0, p, line) for p in (0, 50) for line in (0, 80)
-        ]
-        dataset.SetGCPs(points, _wgs84())
-    else:
-        dataset.SetGeoTransform(GEOTRANSFORM)
-    if metadata:
-        dataset.SetMetadata(metadata)
-    for index, data in enumerate(bands):
-        band = dataset.GetRasterBand(index + 1)
-        if nodata is not None:
-            band.SetNoDataValue(nodata)
-        band.WriteArray(data)
-    dataset = None
-    return str(path)
+    points = [(p, line, 10.0 + p, 20.0 + line) for p in (0, 50) for line in (0, 80)]
+    return write_raster(
+        path,
+        bands,
+        nodata=nodata,
+        geotransform=GEOTRANSFORM,
+        crs_wkt=wgs84_wkt() if gcps else None,
+        gcps=points if gcps else None,
+        gdal_type=gdal_type,
+        metadata=metadata,
+    )
 
 
 def _read(path) -> np.ndarray:

@@ -13,7 +13,7 @@ pytest.importorskip("onnx")
 
 from onnx_models import expected_neighbour_posterior, neighbour_mean_model, pooled_model  # noqa: E402
 from osgeo import gdal  # noqa: E402
-from rasters import gamma_scene, read_raster, write_raster  # noqa: E402
+from rasters import gamma_scene, read_raster, wgs84_wkt, write_raster  # noqa: E402
 
 from s2v_plugin.core.errors import (  # noqa: E402
     Cancelled,
@@ -99,7 +99,7 @@ def test_georeferencing_and_gcps_are_copied(tmp_path, model):
     image = gamma_scene((40, 40))
     gcps = [(0, 0, 10.0, 50.0), (39, 0, 10.1, 50.0), (0, 39, 10.0, 49.9)]
     with_gt = write_raster(tmp_path / "gt.tif", image)
-    with_gcps = write_raster(tmp_path / "gcp.tif", image, gcps=gcps, crs_wkt=_wgs84())
+    with_gcps = write_raster(tmp_path / "gcp.tif", image, gcps=gcps, crs_wkt=wgs84_wkt())
     for source in (with_gt, with_gcps):
         out = str(tmp_path / ("out_" + os.path.basename(source)))
         despeckle_raster(source, out, model_path=model)
@@ -246,11 +246,3 @@ def test_cuda_without_cuda_is_refused(tmp_path, model):
     with pytest.raises(RuntimeUnavailable, match="CUDA"):
         despeckle_raster(path, str(tmp_path / "o.tif"), model_path=model, device="cuda")
     assert not os.path.exists(tmp_path / "o.tif")
-
-
-def _wgs84():
-    from osgeo import osr
-
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(4326)
-    return srs.ExportToWkt()
