@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from training.data import DataConfig, PatchSampler, prepare_scene  # noqa: E402
+from training.data import DataConfig, PatchSampler, Scene, prepare_scene  # noqa: E402
 from training.train import evaluate_nll, learning_rate, load_config, main  # noqa: E402
 
 
@@ -43,6 +43,15 @@ def test_the_sampler_draws_batches_of_the_requested_shape():
     sampler = PatchSampler(DataConfig(white=1.0, correlated=0.0, pictures=("text",)), seed=0)
     y, m = sampler.sample(3, 16)
     assert y.shape == m.shape == (3, 1, 16, 16) and y.dtype == np.float32 and m.all()
+
+
+def test_rasters_are_drawn_in_proportion_to_their_pixel_count():
+    # A scene barely larger than the patch must not be starved (it has few crop positions).
+    small = Scene("small", np.ones((100, 100), np.float32), np.ones((100, 100), bool))
+    large = Scene("large", np.ones((400, 400), np.float32), np.ones((400, 400), bool))
+    rng = np.random.default_rng(0)
+    picks = [PatchSampler._pick([small, large], rng).name for _ in range(4000)]
+    assert picks.count("small") / len(picks) == pytest.approx(1 / 17, abs=0.015)
 
 
 def test_the_learning_rate_warms_up_then_decays_to_its_final_value():

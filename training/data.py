@@ -186,17 +186,11 @@ class PatchSampler:
         )
 
     @staticmethod
-    def _pick(scenes: list[Scene], rng: np.random.Generator, patch: int) -> Scene:
-        sizes = (
-            np.array(
-                [
-                    max(s.image.shape[0] - patch, 0) * max(s.image.shape[1] - patch, 0)
-                    for s in scenes
-                ],
-                dtype=np.float64,
-            )
-            + 1.0
-        )
+    def _pick(scenes: list[Scene], rng: np.random.Generator) -> Scene:
+        # Weighted by pixel count, so every pixel is about equally likely to be trained on;
+        # weighting by the number of crop positions would all but ignore scenes barely larger
+        # than a patch.
+        sizes = np.array([s.image.size for s in scenes], dtype=np.float64)
         return scenes[int(rng.choice(len(scenes), p=sizes / sizes.sum()))]
 
     def _crop(self, image: np.ndarray, mask: np.ndarray, patch: int):
@@ -228,7 +222,7 @@ class PatchSampler:
                 y, m, iso = self._white_patch(patch)
             else:
                 scenes = self.correlated if source == 1 else self.rasters
-                scene = self._pick(scenes, self.rng, patch)
+                scene = self._pick(scenes, self.rng)
                 y, m = self._crop(scene.image, scene.mask, patch)
                 iso = scene.isotropic
             if self.rng.random() < 0.5:
