@@ -26,6 +26,7 @@ def _tiny_config(tmp_path, steps):
 def test_the_named_configs_load():
     assert load_config("full")["model"]["arch"] == "stack"
     assert load_config("fast")["model"]["arch"] == "unet"
+    assert load_config("fast-anneal")["model"] == load_config("fast")["model"]
 
 
 def test_scenes_are_normalised_to_mean_one_with_point_targets_clipped_and_masked():
