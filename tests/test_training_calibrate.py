@@ -8,7 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from scipy import stats  # noqa: E402
 
-from training.calibrate import apply_offsets, fit_offsets  # noqa: E402
+from training.calibrate import apply_offsets, calibration_data, fit_offsets  # noqa: E402
 from training.model import ModelConfig, build_model  # noqa: E402
 
 
@@ -30,3 +30,15 @@ def test_calibration_recovers_a_constant_prior_from_noisy_data_only():
         alpha, beta = model(torch.from_numpy(y[:1]))
     assert float(alpha.mean()) == pytest.approx(4.0, rel=0.1)
     assert float(beta.mean()) == pytest.approx(3.0, rel=0.1)
+
+
+def test_calibration_uses_the_simulated_sources_unless_told_otherwise():
+    run = {"white": 0.3, "correlated": 0.3, "raster": 0.4, "rasters": ["a.tif"]}
+    run["pictures"] = ["text"]
+    simulated = calibration_data(run)
+    assert simulated.raster == 0.0 and simulated.rasters == () and simulated.white == 0.3
+    assert calibration_data(run, "training").rasters == ["a.tif"]
+    rasters_only = {**run, "white": 0.0, "correlated": 0.0, "pictures": []}
+    assert calibration_data(rasters_only).rasters == ["a.tif"]
+    with pytest.raises(ValueError):
+        calibration_data(run, "everything")
