@@ -86,10 +86,12 @@ def _data_config(config: dict, args: argparse.Namespace) -> DataConfig:
     return DataConfig(**data)
 
 
-def validation_batch(data_cfg: DataConfig, batch: int, patch: int, seed: int = 12345):
-    """A fixed batch, sampled once, on which the eval-mode loss is tracked."""
+def validation_batch(
+    data_cfg: DataConfig, batch: int, patch: int, seed: int = 12345, batches: int = 4
+):
+    """A fixed set of ``batches`` batches, sampled once, on which the eval-mode loss is tracked."""
     sampler = PatchSampler(data_cfg, seed=seed)
-    ys, ms = zip(*(sampler.sample(batch, patch) for _ in range(4)))
+    ys, ms = zip(*(sampler.sample(batch, patch) for _ in range(batches)))
     return np.concatenate(ys), np.concatenate(ms)
 
 
