@@ -24,12 +24,27 @@ from training.data import DataConfig  # noqa: E402
 from training.train import evaluate_nll, validation_batch  # noqa: E402
 
 
-def patch_sets(rasters: tuple, batches: int, batch: int = 8, patch: int = 96, seed: int = 123):
-    """Fixed (inputs, masks) patch sets by name: ``real`` (when rasters are given) and ``white``."""
+def patch_sets(
+    rasters: tuple,
+    batches: int,
+    batch: int = 8,
+    patch: int = 96,
+    seed: int = 123,
+    decorrelated: bool = False,
+):
+    """Fixed (inputs, masks) patch sets by name: ``real`` (when rasters are given) and ``white``.
+
+    Complex rasters are decorrelated first unless ``decorrelated`` says they already are.
+    """
     configs = {"white": DataConfig(white=1.0, correlated=0.0, raster=0.0)}
     if rasters:
         configs["real"] = DataConfig(
-            white=0.0, correlated=0.0, raster=1.0, rasters=tuple(rasters), pictures=()
+            white=0.0,
+            correlated=0.0,
+            raster=1.0,
+            rasters=tuple(rasters),
+            pictures=(),
+            decorrelated=decorrelated,
         )
     return {
         name: validation_batch(cfg, batch, patch, seed=seed, batches=batches)
@@ -49,10 +64,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoints", nargs="+", help="checkpoint .pt files to compare")
     parser.add_argument("--rasters", nargs="*", default=[], help="SLC or intensity rasters")
+    parser.add_argument(
+        "--decorrelated",
+        action="store_true",
+        help="the complex rasters are already decorrelated (skip whitening)",
+    )
     parser.add_argument("--batches", type=int, default=12, help="batches of 8 patches per set")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    sets = patch_sets(tuple(str(Path(p).resolve()) for p in args.rasters), args.batches)
+    rasters = tuple(str(Path(p).resolve()) for p in args.rasters)
+    sets = patch_sets(rasters, args.batches, decorrelated=args.decorrelated)
     print("| checkpoint | " + " | ".join(f"NLL {name}" for name in sets) + " |")
     print("|---|" + "---|" * len(sets))
     for checkpoint in args.checkpoints:
