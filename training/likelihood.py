@@ -52,11 +52,12 @@ def patch_sets(
     }
 
 
-def checkpoint_scores(checkpoint: str, sets: dict, looks: float = 1.0) -> dict:
-    """Eval-mode NLL of one checkpoint on every patch set."""
+def checkpoint_scores(checkpoint: str, sets: dict) -> dict:
+    """Eval-mode NLL of one checkpoint on every patch set, with the looks it was trained for."""
     from training.export import load_checkpoint_model
 
-    model, _ = load_checkpoint_model(checkpoint)
+    model, state = load_checkpoint_model(checkpoint)
+    looks = state["config"].get("train", {}).get("looks", 1.0)
     return {name: evaluate_nll(model, y, m, "cpu", looks) for name, (y, m) in sets.items()}
 
 
