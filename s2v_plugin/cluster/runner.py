@@ -49,6 +49,7 @@ class Outcome:
     error: str | None = None
     seconds: float = 0.0
     details: dict = field(default_factory=dict)
+    result: Any = field(default=None, repr=False)  # the engine's report, when done
 
 
 @dataclass
@@ -239,6 +240,7 @@ def run_jobs(
                 elif role in ("assemble", "file"):
                     state.outcome.status = "done"
                     state.outcome.details = _report_details(result)
+                    state.outcome.result = result
                     finish(state)
                 files_done = sum(state.finished for state in states)
                 progress(Progress(done, total, files_done, len(jobs)))
