@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from qgis.core import (
+    QgsApplication,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
@@ -14,9 +15,11 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ..s2v_plugin.despeckle import DEFAULT_TILE_SIZE, MIN_TILE_SIZE, despeckle_raster
+from ..s2v_plugin.despeckle import DEFAULT_TILE_SIZE as CLUSTER_TILE_SIZE
+from ..s2v_plugin.despeckle import despeckle_raster
+from ..s2v_plugin.runtime.memory import DEFAULT_BUDGET_MB
 from ..s2v_plugin.runtime.models import default_model_path
-from ..s2v_plugin.runtime.session import DEVICES, onnxruntime_status
+from ..s2v_plugin.runtime.session import DEVICES, PRECISIONS, onnxruntime_status
 from .common import (
     Speckle2VoidAlgorithm,
     add_advanced_parameters,
@@ -61,6 +64,9 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
     DEVICE = "DEVICE"
     POINT_TARGET_FACTOR = "POINT_TARGET_FACTOR"
     SCHEDULER = "SCHEDULER"
+    MEMORY_BUDGET_MB = "MEMORY_BUDGET_MB"
+    THREADS = "THREADS"
+    PRECISION = "PRECISION"
     OUTPUT = "OUTPUT"
     OUTPUT_UNCERTAINTY = "OUTPUT_UNCERTAINTY"
     EXECUTION_PROVIDER = "EXECUTION_PROVIDER"
@@ -95,9 +101,17 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             "<b>Domain</b>: whether a real band holds intensity (power) or amplitude.\n"
             "<b>Number of looks</b>: L of the input; empty uses the model's value.\n"
             "<b>Model</b>: a Speckle2Void ONNX file; empty uses the shipped default model.\n"
-            "<b>Tile size</b>: pixels per tile; changes speed and memory, never the result "
-            "(the shipped model peaked at about 5.6 GB of RAM with 1024 px tiles on the CPU; "
-            "smaller tiles need less memory but recompute more halo).\n"
+            "<b>Tile size</b>: pixels per tile; changes speed and memory, never the result. "
+            "Empty or 0 picks the largest tile that fits the memory budget (CPU), or 2048 px "
+            "(CUDA); a value always wins. Larger tiles recompute less halo and run faster.\n"
+            "<b>Memory budget (MB)</b>: memory for the network and the tiles, used when the tile "
+            f"size is automatic; empty: {DEFAULT_BUDGET_MB} MB (at most half the free RAM), which "
+            "keeps the whole run under about 1.5 GB. Too small a budget for the model is refused "
+            "with the figure needed.\n"
+            "<b>CPU threads</b>: threads of the network; 0 uses QGIS's own setting (Settings > "
+            "Options > Processing/Rendering: max threads), or every core.\n"
+            "<b>Precision</b>: fp32 (exact); int8 or fp16 only where such a variant of the model "
+            "is shipped next to it (see the model card).\n"
             "<b>Device</b>: Auto uses CUDA when onnxruntime-gpu can, else the CPU; the log says "
             "which ran.\n"
             "<b>Point target factor</b>: pixels brighter than this times the median are kept "
@@ -138,10 +152,27 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
         advanced = [
             QgsProcessingParameterNumber(
                 self.TILE_SIZE,
-                "Tile size (pixels)",
+                "Tile size (pixels; empty or 0: from the memory budget)",
                 type=QgsProcessingParameterNumber.Integer,
-                defaultValue=DEFAULT_TILE_SIZE,
-                minValue=MIN_TILE_SIZE,
+                minValue=0,
+                optional=True,
+            ),
+            QgsProcessingParameterNumber(
+                self.MEMORY_BUDGET_MB,
+                f"Memory budget (MB; empty: {DEFAULT_BUDGET_MB}, at most half the free RAM)",
+                type=QgsProcessingParameterNumber.Double,
+                minValue=1.0,
+                optional=True,
+            ),
+            QgsProcessingParameterNumber(
+                self.THREADS,
+                "CPU threads (0: QGIS's setting)",
+                type=QgsProcessingParameterNumber.Integer,
+                defaultValue=0,
+                minValue=0,
+            ),
+            QgsProcessingParameterEnum(
+                self.PRECISION, "Precision", options=list(PRECISIONS), defaultValue=0
             ),
             QgsProcessingParameterEnum(
                 self.DEVICE, "Device", options=["Auto", "CPU", "CUDA"], defaultValue=0
@@ -178,18 +209,36 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             return None
         return self.parameterAsDouble(parameters, key, context)
 
+    def _threads(self, parameters, context) -> int:
+        threads = self.parameterAsInt(parameters, self.THREADS, context)
+        return threads if threads > 0 else max(0, QgsApplication.maxThreads())
+
     def processAlgorithm(self, parameters, context, feedback):
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         uncertainty = self.parameterAsOutputLayer(parameters, self.OUTPUT_UNCERTAINTY, context)
         progress, is_cancelled = feedback_callbacks(feedback)
         scheduler = self.parameterAsString(parameters, self.SCHEDULER, context).strip()
+        tile_size = int(self._optional_number(parameters, self.TILE_SIZE, context) or 0)
+        if scheduler:
+            runner = cluster_despeckler(scheduler)
+            local = {"tile_size": tile_size or CLUSTER_TILE_SIZE}
+        else:
+            runner = despeckle_raster
+            local = {
+                "tile_size": tile_size,
+                "memory_budget_mb": self._optional_number(
+                    parameters, self.MEMORY_BUDGET_MB, context
+                ),
+                "threads": self._threads(parameters, context),
+                "precision": PRECISIONS[self.parameterAsEnum(parameters, self.PRECISION, context)],
+            }
         with engine_errors():
-            report = (cluster_despeckler(scheduler) if scheduler else despeckle_raster)(
+            report = runner(
                 output_path=output,
                 **sar_band_arguments(self, parameters, context),
+                **local,
                 looks=self._optional_number(parameters, self.LOOKS, context),
                 model_path=self.parameterAsFile(parameters, self.MODEL, context) or None,
-                tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
                 device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
                 uncertainty_path=uncertainty or None,
                 point_target_factor=self._optional_number(
