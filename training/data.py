@@ -34,6 +34,7 @@ from s2v_plugin.core.point_targets import DEFAULT_PFA, local_target_mask
 from s2v_plugin.core.simulation import SpectralShape, simulate_correlated_slc
 from s2v_plugin.io.raster_source import RasterSource
 from training.dynamic_range import dynamic_range_scene
+from training.heldout import EVAL_PICTURES  # noqa: F401  (re-exported)
 
 LOG = logging.getLogger(__name__)
 
@@ -54,10 +55,9 @@ TRAIN_PICTURES = (
     "horse",
     "microaneurysms",
 )
-#: The six held-out evaluation pictures: never trained on, never used for calibration
-#: (``tests/test_training_data.py`` checks that no training picture shares their content;
-#: scikit-image's ``cat`` is ``chelsea``, a training picture, so it is not among them).
-EVAL_PICTURES = ("camera", "astronaut", "coins", "moon", "rocket", "clock")
+#: The held-out evaluation pictures (:mod:`training.heldout`) are never trained on or calibrated
+#: on; ``tests/test_training_data.py`` checks that no training picture shares their content
+#: (scikit-image's ``cat`` is ``chelsea``, a training picture).
 CLEAN_OFFSET = 0.03
 
 

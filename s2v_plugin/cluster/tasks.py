@@ -52,6 +52,7 @@ class DespeckleJob:
     device: str = "auto"
     uncertainty_path: str | None = None
     point_target_factor: float | None = None
+    point_target_pfa: float | None = None
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,13 @@ def scan_scene(job: DespeckleJob) -> SceneInfo:
     session = worker_session(job.model_path, job.device)
     with RasterSource(job.input_path, job.band) as source:
         scene = prepare_scene(
-            source, session.card, job.domain, job.looks, job.tile_size, job.point_target_factor
+            source,
+            session.card,
+            job.domain,
+            job.looks,
+            job.tile_size,
+            job.point_target_factor,
+            point_target_pfa=job.point_target_pfa,
         )
         return SceneInfo(
             scene=scene,

@@ -37,11 +37,14 @@ class IntensityScale:
         Intensities above this are point targets (inf when detection is disabled).
     valid_fraction : float
         Share of pixels that are valid (finite and not nodata).
+    pfa : float
+        False-alarm probability of the local point-target rule; 0: the global threshold rules.
     """
 
     scale: float
     threshold: float
     valid_fraction: float
+    pfa: float = 0.0
 
 
 def sample_stride(height: int, width: int, max_samples: int = MAX_SAMPLES) -> int:
@@ -96,4 +99,9 @@ def scale_from_samples(
             "Every valid pixel of the raster is zero: there is no signal to despeckle. "
             "Check the band, the nodata value and the data type."
         )
-    return IntensityScale(scale=scale, threshold=threshold, valid_fraction=valid_fraction)
+    return IntensityScale(
+        scale=scale,
+        threshold=threshold,
+        valid_fraction=valid_fraction,
+        pfa=float(max(point_target_pfa, 0.0)),
+    )

@@ -51,34 +51,59 @@ class TargetDetector:
     Attributes
     ----------
     threshold : float or None
-        Intensity above which a pixel is a point target; None disables detection.
+        Intensity above which a pixel is a point target under the deprecated global rule; None
+        when that rule is off.
     background : float
         Mean speckle power used where a line has no background pixel near a target.
+    pfa : float
+        False-alarm probability of the local rule (:func:`local_target_mask`); when positive
+        it decides, and ``threshold`` is None.
     """
 
     threshold: float | None
     background: float
+    pfa: float = 0.0
 
     @classmethod
-    def from_sample(cls, intensity: np.ndarray, factor: float) -> TargetDetector:
-        """Detector for ``factor`` times the median of the positive, finite ``intensity``.
+    def from_sample(cls, intensity: np.ndarray, factor: float, pfa: float = 0.0) -> TargetDetector:
+        """Detector for the local rule at ``pfa``, or (``pfa`` 0) for ``factor`` times the
+        median of the positive, finite ``intensity``.
 
         Parameters
         ----------
         intensity : numpy.ndarray
             A sample of the image intensity (NaN where invalid).
         factor : float
-            Threshold factor over the median; 0 (or less) disables detection.
+            Threshold factor over the median, used only when ``pfa`` is 0; 0 disables.
+        pfa : float
+            False-alarm probability of the local rule; 0 falls back to ``factor``.
         """
         values = np.asarray(intensity, dtype=np.float64)
         values = values[np.isfinite(values) & (values > 0)]
         median = float(np.median(values)) if values.size else 0.0
         background = median / np.log(2.0)  # mean of an exponential law with this median
+        if pfa > 0:
+            return cls(threshold=None, background=background, pfa=float(pfa))
         threshold = factor * median if factor > 0 and median > 0 else None
         return cls(threshold=threshold, background=background)
 
-    def mask(self, block: np.ndarray) -> np.ndarray:
-        """Boolean mask of the point targets of a complex block."""
+    def mask(
+        self, block: np.ndarray, above: np.ndarray | None = None, below: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Boolean mask of the point targets of a complex block.
+
+        ``above`` and ``below`` are the image rows just outside the block (up to
+        :data:`RING_OUTER` each, fewer at the image edges), so that the local rule sees the same
+        ring as on the whole image.
+        """
+        if self.pfa > 0:
+            parts = [p for p in (above, block, below) if p is not None and p.size]
+            stack = np.concatenate(parts, axis=0) if len(parts) > 1 else block
+            start = 0 if above is None else above.shape[0]
+            with np.errstate(invalid="ignore"):
+                intensity = np.abs(stack).astype(np.float32) ** 2
+            found, _ = local_target_mask(intensity, self.pfa)
+            return found[start : start + block.shape[0]]
         if self.threshold is None:
             return np.zeros(block.shape, dtype=bool)
         with np.errstate(invalid="ignore"):
