@@ -94,7 +94,7 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
             "<b>Point target false-alarm probability</b>: a pixel brighter than single-look "
             "speckle around the median of its surroundings (a ring 2-3 pixels away) would be "
             "with this probability is a point target: excluded from estimation and filtering "
-            "and put back unchanged. The default (1e-6) suits every scene; 0 disables.\n"
+            "and put back unchanged. The default (1e-8) suits every scene; 0 disables.\n"
             "<b>Point target factor</b> (deprecated, used only when the probability is 0): "
             "pixels brighter than this times the median intensity are point targets; 0 "
             "disables.\n"
