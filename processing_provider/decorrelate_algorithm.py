@@ -10,7 +10,6 @@ from qgis.core import (
     QgsProcessingOutputString,
     QgsProcessingParameterBand,
     QgsProcessingParameterBoolean,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
@@ -25,8 +24,14 @@ from ..s2v_plugin.decorrelate import (
     decorrelate_raster,
 )
 from .common import Speckle2VoidAlgorithm, engine_errors, feedback_callbacks, gdal_raster_path
+from .qgis_compat import FLAG_ADVANCED, NUMBER_DOUBLE
 
-_COMPLEX_TYPES = (Qgis.CInt16, Qgis.CInt32, Qgis.CFloat32, Qgis.CFloat64)
+_COMPLEX_TYPES = (
+    Qgis.DataType.CInt16,
+    Qgis.DataType.CInt32,
+    Qgis.DataType.CFloat32,
+    Qgis.DataType.CFloat64,
+)
 
 
 class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
@@ -151,7 +156,7 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
         pfa = QgsProcessingParameterNumber(
             self.POINT_TARGET_PFA,
             "Point target false-alarm probability (0: off)",
-            type=QgsProcessingParameterNumber.Double,
+            type=NUMBER_DOUBLE,
             defaultValue=DEFAULT_POINT_TARGET_PFA,
             minValue=0.0,
             maxValue=0.5,
@@ -160,12 +165,12 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
             self.POINT_TARGET_FACTOR,
             "Point target factor, deprecated (times the median; used only when the "
             "false-alarm probability is 0; 0: off)",
-            type=QgsProcessingParameterNumber.Double,
+            type=NUMBER_DOUBLE,
             defaultValue=DEFAULT_POINT_TARGET_FACTOR,
             minValue=0.0,
         )
         for parameter in (pfa, factor):
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            parameter.setFlags(parameter.flags() | FLAG_ADVANCED)
             self.addParameter(parameter)
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Decorrelated"))
         for key, label in (

@@ -25,6 +25,7 @@ from .common import (
     feedback_callbacks,
     sar_band_arguments,
 )
+from .qgis_compat import NUMBER_DOUBLE, NUMBER_INTEGER
 
 
 def cluster_despeckler(scheduler: str):
@@ -130,7 +131,7 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterNumber(
                 self.LOOKS,
                 "Number of looks (empty: from the model)",
-                type=QgsProcessingParameterNumber.Double,
+                type=NUMBER_DOUBLE,
                 minValue=1.0,
                 optional=True,
             )
@@ -148,7 +149,7 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterNumber(
                 self.TILE_SIZE,
                 "Tile size (pixels)",
-                type=QgsProcessingParameterNumber.Integer,
+                type=NUMBER_INTEGER,
                 defaultValue=DEFAULT_TILE_SIZE,
                 minValue=MIN_TILE_SIZE,
             ),
@@ -158,7 +159,7 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterNumber(
                 self.POINT_TARGET_PFA,
                 "Point target false-alarm probability (empty: from the model, 0: off)",
-                type=QgsProcessingParameterNumber.Double,
+                type=NUMBER_DOUBLE,
                 minValue=0.0,
                 maxValue=0.5,
                 optional=True,
@@ -167,7 +168,7 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
                 self.POINT_TARGET_FACTOR,
                 "Point target factor, deprecated (times the median; used only when the "
                 "false-alarm probability is 0)",
-                type=QgsProcessingParameterNumber.Double,
+                type=NUMBER_DOUBLE,
                 minValue=0.0,
                 optional=True,
             ),
