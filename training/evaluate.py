@@ -65,14 +65,18 @@ def amplitude_psnr(estimate: np.ndarray, truth: np.ndarray) -> float:
 
 
 def simulated(
-    model: str, pictures=EVAL_PICTURES, point_target_pfa: float | None = None, log=None
+    model: str,
+    pictures=EVAL_PICTURES,
+    point_target_pfa: float | None = None,
+    log=None,
+    decorrelator: dict | None = None,
 ) -> list[dict]:
     """Rows (scene, method, PSNR, mean ratio, decile biases) on the held-out scenes."""
     rows = []
     for scene in heldout_scenes(pictures):
         truth, slc = scene.truth, scene.slc
         noisy = (np.abs(slc) ** 2).astype(np.float32)
-        white, _ = decorrelate_array(slc, remove_oversampling=False)
+        white, _ = decorrelate_array(slc, remove_oversampling=False, **(decorrelator or {}))
         decorrelated = (np.abs(white) ** 2).astype(np.float32)
         estimates = {
             "noisy": noisy,
@@ -110,7 +114,12 @@ def bayes_ratio_mean(mean: np.ndarray, std: np.ndarray) -> float:
     return float(term[valid].mean())
 
 
-def real(model: str, folder: Path = SAR_DATA, point_target_pfa: float | None = None) -> list[dict]:
+def real(
+    model: str,
+    folder: Path = SAR_DATA,
+    point_target_pfa: float | None = None,
+    decorrelator: dict | None = None,
+) -> list[dict]:
     from s2v_plugin.io.raster_source import RasterSource
 
     rows = []
@@ -120,7 +129,7 @@ def real(model: str, folder: Path = SAR_DATA, point_target_pfa: float | None = N
             continue
         with RasterSource(str(path)) as src:
             slc = src.read(0, 0, src.info.height, src.info.width)
-        white, _ = decorrelate_array(slc)
+        white, _ = decorrelate_array(slc, **(decorrelator or {}))
         noisy = (np.abs(white) ** 2).astype(np.float32)
         windows = find_homogeneous_windows(noisy, size=24, count=10)
         s2v, s2v_std, _ = despeckle_array(
@@ -256,17 +265,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--pictures", nargs="*", default=list(EVAL_PICTURES), help="a subset of the six"
     )
+    parser.add_argument(
+        "--decorrelator-pfa",
+        type=float,
+        default=None,
+        help="the decorrelator's POINT_TARGET_PFA (default: its own; 0: the global rule of 1.1)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    decorrelator = (
+        {} if args.decorrelator_pfa is None else {"point_target_pfa": args.decorrelator_pfa}
+    )
     sim_rows = simulated(
-        args.model, args.pictures, args.pfa, log=lambda line: print(line, flush=True)
+        args.model,
+        args.pictures,
+        args.pfa,
+        log=lambda line: print(line, flush=True),
+        decorrelator=decorrelator,
     )
     print(
         "Held-out scenes (training.heldout): single-look correlated SLC, Hamming 0.5-0.7, "
         "80-90 % band, Doppler 0.1-0.25, after our decorrelator:"
     )
     print(table(sim_rows))
-    real_rows = [] if args.no_real else real(args.model, point_target_pfa=args.pfa)
+    real_rows = (
+        []
+        if args.no_real
+        else real(args.model, point_target_pfa=args.pfa, decorrelator=decorrelator)
+    )
     if real_rows:
         print("\nReal SLC samples (decorrelated), ratio image noisy / despeckled:")
         print(table(real_rows))
