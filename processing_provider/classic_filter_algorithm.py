@@ -19,6 +19,7 @@ from .common import (
     feedback_callbacks,
     sar_band_arguments,
 )
+from .qgis_compat import NUMBER_DOUBLE, NUMBER_INTEGER
 
 
 class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
@@ -94,7 +95,7 @@ class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterNumber(
                 self.WINDOW_SIZE,
                 "Window size (pixels, odd)",
-                type=QgsProcessingParameterNumber.Integer,
+                type=NUMBER_INTEGER,
                 defaultValue=7,
                 minValue=3,
                 maxValue=101,
@@ -104,7 +105,7 @@ class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterNumber(
                 self.LOOKS,
                 "Number of looks",
-                type=QgsProcessingParameterNumber.Double,
+                type=NUMBER_DOUBLE,
                 defaultValue=1.0,
                 minValue=0.01,
             )
@@ -113,14 +114,14 @@ class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterNumber(
                 self.DAMPING,
                 "Frost damping factor",
-                type=QgsProcessingParameterNumber.Double,
+                type=NUMBER_DOUBLE,
                 defaultValue=2.0,
                 minValue=0.0,
             ),
             QgsProcessingParameterNumber(
                 self.SIGMA,
                 "Lee Sigma level",
-                type=QgsProcessingParameterNumber.Double,
+                type=NUMBER_DOUBLE,
                 defaultValue=0.9,
                 minValue=0.05,
                 maxValue=0.99,
@@ -128,7 +129,7 @@ class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterNumber(
                 self.TILE_SIZE,
                 "Tile size (pixels)",
-                type=QgsProcessingParameterNumber.Integer,
+                type=NUMBER_INTEGER,
                 defaultValue=DEFAULT_TILE_SIZE,
                 minValue=MIN_TILE_SIZE,
             ),

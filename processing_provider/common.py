@@ -9,7 +9,6 @@ from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingParameterBand,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterRasterLayer,
 )
@@ -17,6 +16,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from ..s2v_plugin.core.domain import DOMAINS
 from ..s2v_plugin.core.errors import Cancelled, S2VError
+from .qgis_compat import FLAG_ADVANCED
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOMEPAGE = "https://github.com/speckle2void-qgis/speckle2void-qgis"
@@ -122,5 +122,5 @@ def sar_band_arguments(algorithm: QgsProcessingAlgorithm, parameters, context) -
 def add_advanced_parameters(algorithm: QgsProcessingAlgorithm, parameters) -> None:
     """Add parameters flagged as advanced (collapsed in the algorithm dialog)."""
     for parameter in parameters:
-        parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        parameter.setFlags(parameter.flags() | FLAG_ADVANCED)
         algorithm.addParameter(parameter)

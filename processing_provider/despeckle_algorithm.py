@@ -25,6 +25,7 @@ from .common import (
     feedback_callbacks,
     sar_band_arguments,
 )
+from .qgis_compat import NUMBER_DOUBLE, NUMBER_INTEGER
 
 
 def cluster_despeckler(scheduler: str):
@@ -121,7 +122,7 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterNumber(
                 self.LOOKS,
                 "Number of looks (empty: from the model)",
-                type=QgsProcessingParameterNumber.Double,
+                type=NUMBER_DOUBLE,
                 minValue=1.0,
                 optional=True,
             )
@@ -139,7 +140,7 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterNumber(
                 self.TILE_SIZE,
                 "Tile size (pixels)",
-                type=QgsProcessingParameterNumber.Integer,
+                type=NUMBER_INTEGER,
                 defaultValue=DEFAULT_TILE_SIZE,
                 minValue=MIN_TILE_SIZE,
             ),
@@ -149,7 +150,7 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterNumber(
                 self.POINT_TARGET_FACTOR,
                 "Point target factor (times the median; empty: from the model, 0: off)",
-                type=QgsProcessingParameterNumber.Double,
+                type=NUMBER_DOUBLE,
                 minValue=0.0,
                 optional=True,
             ),
