@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import brentq
+from scipy.special import digamma
 
 from .tops import WINDOW_LINES, azimuth_sweep
 
@@ -75,11 +77,15 @@ class SpeckleStatistics:
     coherence_rows, coherence_cols : float
         Complex bands only (else 0): the magnitude of the lag-1 complex correlation, measured
         locally (windows of 16 lines along rows, as for TOPS; whole blocks along columns).
+    mismatch_intensity, mismatch_amplitude : float
+        How far apart two ENL estimators are (``|ln(L_cv / L_log)|``, the CV and the mean
+        logarithm of a gamma law) when the values are read as intensity, or squared as
+        amplitude: the right reading makes them agree. NaN when a block holds zeros.
     negative_fraction : float
         Share of valid values below zero.
     symmetric : bool
         Values spread symmetrically around zero (an I or Q component, not a power): about as
-        many negative as positive values, with similar median magnitudes.
+        many negative as positive values, with similar median magnitudes and no skewness.
     """
 
     blocks: int
@@ -90,8 +96,11 @@ class SpeckleStatistics:
     lag1_cols: float
     coherence_rows: float = 0.0
     coherence_cols: float = 0.0
+    mismatch_intensity: float = float("nan")
+    mismatch_amplitude: float = float("nan")
     negative_fraction: float = 0.0
     symmetric: bool = False
+    is_complex: bool = False
 
     @property
     def shape(self) -> float:
@@ -100,10 +109,11 @@ class SpeckleStatistics:
 
     @property
     def correlated(self) -> bool:
-        """Whether the speckle is spatially correlated (locally)."""
-        return max(self.lag1_rows, self.lag1_cols) > MAX_WHITE_LAG1 or (
-            max(self.coherence_rows, self.coherence_cols) > MAX_WHITE_COHERENCE
-        )
+        """Whether the speckle is spatially correlated (locally). Complex bands are judged by
+        the complex coherence, which texture does not inflate."""
+        if self.is_complex:
+            return max(self.coherence_rows, self.coherence_cols) > MAX_WHITE_COHERENCE
+        return max(self.lag1_rows, self.lag1_cols) > MAX_WHITE_LAG1
 
 
 def _blocks(patch: np.ndarray, size: int):
@@ -127,6 +137,28 @@ def _coherence_cols(block: np.ndarray) -> float:
     lagged = block[:, 1:] * np.conj(block[:, :-1])
     power = float(np.sum(np.abs(block[:, :-1]) ** 2))
     return abs(complex(np.sum(lagged))) / power if power > 0 else 0.0
+
+
+def _looks_from_log(mean_log_ratio: float) -> float:
+    """L of a gamma law from E[ln y] - ln E[y] = digamma(L) - ln(L) (increasing in L)."""
+    function = lambda looks: digamma(looks) - np.log(looks) - mean_log_ratio  # noqa: E731
+    try:
+        return float(brentq(function, 0.05, 1e4))
+    except ValueError:
+        return float("nan")
+
+
+def _mismatch(blocks: list, power: int) -> float:
+    """|ln(L_cv / L_log)| of the blocks raised to ``power`` (NaN when a block has a zero)."""
+    if not blocks or any((b <= 0).any() for b in blocks):
+        return float("nan")
+    raised = [b**power for b in blocks]
+    pooled = np.concatenate([(b / b.mean()).ravel() for b in raised])
+    looks_cv = 1.0 / pooled.var() if pooled.var() > 0 else float("nan")
+    looks_log = _looks_from_log(
+        float(np.mean([np.log(b).mean() - np.log(b.mean()) for b in raised]))
+    )
+    return abs(float(np.log(looks_cv / looks_log)))
 
 
 def speckle_statistics(patches, block: int = BLOCK) -> SpeckleStatistics:
@@ -155,7 +187,11 @@ def speckle_statistics(patches, block: int = BLOCK) -> SpeckleStatistics:
         if 0.35 <= negative_fraction <= 0.65:
             positive = float(np.median(values[values > 0])) if (values > 0).any() else 0.0
             negative = float(np.median(-values[values < 0]))
-            symmetric = 0.7 <= positive / negative <= 1.0 / 0.7 if negative > 0 else False
+            centred = values - values.mean()
+            spread = float(np.sqrt(np.mean(centred**2)))
+            skew = float(np.mean(centred**3)) / spread**3 if spread > 0 else 0.0
+            balanced = negative > 0 and 0.7 <= positive / negative <= 1.0 / 0.7
+            symmetric = balanced and abs(skew) < 0.25  # dB around 0 dB is skewed
     candidates = []
     for patch in patches:
         power = np.abs(patch) ** 2 if is_complex else patch
@@ -171,8 +207,10 @@ def speckle_statistics(patches, block: int = BLOCK) -> SpeckleStatistics:
         tall = [p for p in patches if p.shape[0] > 2 * WINDOW_LINES]
         coherence_rows = azimuth_sweep(tall).local_coherence if tall else 0.0
     if len(candidates) < 1:
-        return SpeckleStatistics(0, float("nan"), float("nan"), float("nan"), 0.0, 0.0,
-                                 coherence_rows, 0.0, negative_fraction, symmetric)  # fmt: skip
+        return SpeckleStatistics(
+            0, float("nan"), float("nan"), float("nan"), 0.0, 0.0, coherence_rows, 0.0,
+            negative_fraction=negative_fraction, symmetric=symmetric, is_complex=is_complex,
+        )  # fmt: skip
     candidates.sort(key=lambda item: item[0])
     chosen = [b for _, b in candidates[: max(1, int(round(len(candidates) * HOMOGENEOUS_SHARE)))]]
     measured = [b[1::2] for b in chosen]
@@ -197,8 +235,11 @@ def speckle_statistics(patches, block: int = BLOCK) -> SpeckleStatistics:
         lag1_cols=float(np.median(lags[:, 1])),
         coherence_rows=float(coherence_rows),
         coherence_cols=coherence_cols,
+        mismatch_intensity=_mismatch(measured, 1),
+        mismatch_amplitude=_mismatch(measured, 2),
         negative_fraction=negative_fraction,
         symmetric=symmetric,
+        is_complex=is_complex,
     )
 
 
@@ -220,6 +261,10 @@ def kind_from_statistics(stats: SpeckleStatistics) -> str | None:
         return INTENSITY
     if stats.shape <= INTENSITY_SHAPE - SHAPE_MARGIN:
         return AMPLITUDE
+    # in between (texture raises the skewness of amplitude): the reading whose two ENL
+    # estimators agree better
+    if np.isfinite(stats.mismatch_intensity) and np.isfinite(stats.mismatch_amplitude):
+        return INTENSITY if stats.mismatch_intensity < stats.mismatch_amplitude else AMPLITUDE
     return None
 
 
