@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from osgeo import gdal
-
 from rasters import write_raster
+
 from s2v_plugin.core.errors import InputError
 from s2v_plugin.io.input_description import describe_raster
 

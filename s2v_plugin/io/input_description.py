@@ -219,13 +219,28 @@ def describe_raster(
         For dB values and I/Q components (with the conversion to make), and for unreadable
         files or bands.
     """
+    with RasterSource(path, band) as source:
+        return describe_source(
+            source, domain, looks, role, needs_white_speckle, model_looks, fallback_domain
+        )
+
+
+def describe_source(
+    source: RasterSource,
+    domain: str = AUTO,
+    looks: float | None = None,
+    role: str = "INPUT",
+    needs_white_speckle: bool = False,
+    model_looks: float | None = None,
+    fallback_domain: str | None = None,
+) -> InputDescription:
+    """:func:`describe_raster` of an open :class:`RasterSource` (same parameters)."""
     if domain not in (*DOMAINS, AUTO):
         raise InputError(f"DOMAIN must be one of {(*DOMAINS, AUTO)}, not {domain!r}.")
-    with RasterSource(path, band) as source:
-        metadata, unit, band_text = _metadata(source)
-        is_complex = source.info.is_complex
-        patches = read_patches(source)
-    stats = speckle_statistics(patches)
+    path, band = source.path, source.band_number
+    metadata, unit, band_text = _metadata(source)
+    is_complex = source.info.is_complex
+    stats = speckle_statistics(read_patches(source))
     provenance = {k: v for k, v in metadata.items() if k.startswith(DECORRELATION_PREFIX)}
     decorrelated = str(metadata.get(DECORRELATION_PREFIX + "DECORRELATED", "")).upper() == "YES"
     despeckled = any(key in metadata for key in ("S2V_MODEL", "S2V_FILTER"))
