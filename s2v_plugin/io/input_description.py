@@ -307,7 +307,8 @@ def _real_kind(role, band, metadata, unit, band_text, stats, explicit, domain, w
         if stats.symmetric:
             raise _iq_refusal(role, band)
         raise _db_refusal(
-            role, f"{100 * stats.negative_fraction:.0f}% of the sampled values are negative"
+            role,
+            f"{100 * stats.negative_fraction:.0f}% of the sampled pixels hold a negative value",
         )
     if _IQ_WORDS.match(band_text):
         raise _iq_refusal(role, band)
