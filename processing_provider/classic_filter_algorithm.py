@@ -21,6 +21,7 @@ from .common import (
     refusal,
     sar_band_arguments,
 )
+from .qgis_compat import NUMBER_DOUBLE, NUMBER_INTEGER
 
 
 class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
@@ -99,7 +100,7 @@ class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterNumber(
                 self.WINDOW_SIZE,
                 "Window size (pixels, odd)",
-                type=QgsProcessingParameterNumber.Integer,
+                type=NUMBER_INTEGER,
                 defaultValue=7,
                 minValue=3,
                 maxValue=101,
@@ -109,7 +110,7 @@ class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterNumber(
                 self.LOOKS,
                 "Number of looks (empty: 1 for complex data, else estimated)",
-                type=QgsProcessingParameterNumber.Double,
+                type=NUMBER_DOUBLE,
                 minValue=0.01,
                 optional=True,
             )
@@ -118,14 +119,14 @@ class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterNumber(
                 self.DAMPING,
                 "Frost damping factor",
-                type=QgsProcessingParameterNumber.Double,
+                type=NUMBER_DOUBLE,
                 defaultValue=2.0,
                 minValue=0.0,
             ),
             QgsProcessingParameterNumber(
                 self.SIGMA,
                 "Lee Sigma level",
-                type=QgsProcessingParameterNumber.Double,
+                type=NUMBER_DOUBLE,
                 defaultValue=0.9,
                 minValue=0.05,
                 maxValue=0.99,
@@ -133,7 +134,7 @@ class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterNumber(
                 self.TILE_SIZE,
                 "Tile size (pixels)",
-                type=QgsProcessingParameterNumber.Integer,
+                type=NUMBER_INTEGER,
                 defaultValue=DEFAULT_TILE_SIZE,
                 minValue=MIN_TILE_SIZE,
             ),

@@ -9,7 +9,6 @@ from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingParameterBand,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterRasterLayer,
 )
@@ -18,6 +17,7 @@ from qgis.PyQt.QtGui import QIcon
 from ..s2v_plugin.core.domain import AUTO, DOMAIN_OPTIONS
 from ..s2v_plugin.core.errors import Cancelled, S2VError
 from ..s2v_plugin.io.input_description import describe_raster
+from .qgis_compat import FLAG_ADVANCED
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOMEPAGE = "https://github.com/speckle2void-qgis/speckle2void-qgis"
@@ -165,5 +165,5 @@ def refusal(algorithm, parameters, context, layer_key="INPUT", band_key="BAND", 
 def add_advanced_parameters(algorithm: QgsProcessingAlgorithm, parameters) -> None:
     """Add parameters flagged as advanced (collapsed in the algorithm dialog)."""
     for parameter in parameters:
-        parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        parameter.setFlags(parameter.flags() | FLAG_ADVANCED)
         algorithm.addParameter(parameter)

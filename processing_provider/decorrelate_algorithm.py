@@ -10,7 +10,6 @@ from qgis.core import (
     QgsProcessingOutputString,
     QgsProcessingParameterBand,
     QgsProcessingParameterBoolean,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
@@ -24,8 +23,14 @@ from ..s2v_plugin.decorrelate import (
     decorrelate_raster,
 )
 from .common import Speckle2VoidAlgorithm, engine_errors, feedback_callbacks, gdal_raster_path
+from .qgis_compat import FLAG_ADVANCED, NUMBER_DOUBLE
 
-_COMPLEX_TYPES = (Qgis.CInt16, Qgis.CInt32, Qgis.CFloat32, Qgis.CFloat64)
+_COMPLEX_TYPES = (
+    Qgis.DataType.CInt16,
+    Qgis.DataType.CInt32,
+    Qgis.DataType.CFloat32,
+    Qgis.DataType.CFloat64,
+)
 
 
 class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
@@ -145,11 +150,11 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
         factor = QgsProcessingParameterNumber(
             self.POINT_TARGET_FACTOR,
             "Point target factor (times the median intensity; 0: off)",
-            type=QgsProcessingParameterNumber.Double,
+            type=NUMBER_DOUBLE,
             defaultValue=DEFAULT_POINT_TARGET_FACTOR,
             minValue=0.0,
         )
-        factor.setFlags(factor.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        factor.setFlags(factor.flags() | FLAG_ADVANCED)
         self.addParameter(factor)
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Decorrelated"))
         for key, label in (

@@ -26,6 +26,7 @@ from .common import (
     refusal,
     sar_band_arguments,
 )
+from .qgis_compat import NUMBER_DOUBLE, NUMBER_INTEGER
 
 
 def cluster_despeckler(scheduler: str):
@@ -128,7 +129,7 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterNumber(
                 self.LOOKS,
                 "Number of looks (empty: 1 for complex data, else estimated)",
-                type=QgsProcessingParameterNumber.Double,
+                type=NUMBER_DOUBLE,
                 minValue=1.0,
                 optional=True,
             )
@@ -145,7 +146,7 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterNumber(
                 self.TILE_SIZE,
                 "Tile size (pixels)",
-                type=QgsProcessingParameterNumber.Integer,
+                type=NUMBER_INTEGER,
                 defaultValue=DEFAULT_TILE_SIZE,
                 minValue=MIN_TILE_SIZE,
             ),
@@ -155,7 +156,7 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterNumber(
                 self.POINT_TARGET_FACTOR,
                 "Point target factor (times the median; empty: from the model, 0: off)",
-                type=QgsProcessingParameterNumber.Double,
+                type=NUMBER_DOUBLE,
                 minValue=0.0,
                 optional=True,
             ),

@@ -9,12 +9,10 @@ from qgis.core import (
     QgsCoordinateTransform,
     QgsFeature,
     QgsFeatureRequest,
-    QgsFeatureSink,
     QgsField,
     QgsFields,
     QgsGeometry,
     QgsPointXY,
-    QgsProcessing,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
@@ -26,9 +24,7 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
-    QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
 
 from ..s2v_plugin.evaluate import evaluate_rasters
 from .common import (
@@ -40,6 +36,15 @@ from .common import (
     gdal_raster_path,
     optional_number,
     refusal,
+)
+from .qgis_compat import (
+    FAST_INSERT,
+    FIELD_BOOL,
+    FIELD_DOUBLE,
+    FIELD_STRING,
+    NUMBER_DOUBLE,
+    SOURCE_VECTOR_POLYGON,
+    WKB_POLYGON,
 )
 
 NAME_FIELDS = ("name", "Name", "NAME", "label", "id")
@@ -149,7 +154,7 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterFeatureSource(
                 self.AREAS,
                 "Homogeneous areas (empty: found automatically)",
-                [QgsProcessing.TypeVectorPolygon],
+                [SOURCE_VECTOR_POLYGON],
                 optional=True,
             )
         )
@@ -158,7 +163,7 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterNumber(
                 self.LOOKS,
                 "Number of looks of the noisy raster (empty: 1 for complex data, else estimated)",
-                type=QgsProcessingParameterNumber.Double,
+                type=NUMBER_DOUBLE,
                 minValue=0.01,
                 optional=True,
             )
@@ -178,7 +183,7 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterFeatureSink(
                 self.OUTPUT_AREAS,
                 "Homogeneous areas used (with their ENL)",
-                QgsProcessing.TypeVectorPolygon,
+                SOURCE_VECTOR_POLYGON,
                 optional=True,
                 createByDefault=False,
             )
@@ -259,12 +264,12 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
         if parameters.get(self.OUTPUT_AREAS) in (None, ""):
             return None
         fields = QgsFields()
-        fields.append(QgsField("name", QVariant.String))
+        fields.append(QgsField("name", FIELD_STRING))
         for name in ("enl_noisy", "enl_despeckled", "ratio_mean", "ratio_enl"):
-            fields.append(QgsField(name, QVariant.Double))
-        fields.append(QgsField("automatic", QVariant.Bool))
+            fields.append(QgsField(name, FIELD_DOUBLE))
+        fields.append(QgsField("automatic", FIELD_BOOL))
         sink, sink_id = self.parameterAsSink(
-            parameters, self.OUTPUT_AREAS, context, fields, QgsWkbTypes.Polygon, layer.crs()
+            parameters, self.OUTPUT_AREAS, context, fields, WKB_POLYGON, layer.crs()
         )
         if sink is None:
             return None
@@ -281,7 +286,7 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
                 [area.name, area.enl_noisy, area.enl_despeckled, area.ratio_mean,
                  area.ratio_enl, area.automatic]
             )  # fmt: skip
-            sink.addFeature(feature, QgsFeatureSink.FastInsert)
+            sink.addFeature(feature, FAST_INSERT)
         return sink_id
 
     def processAlgorithm(self, parameters, context, feedback):

@@ -280,7 +280,7 @@ def test_the_shipped_model_gives_the_same_output_on_the_cluster(tmp_path, client
 
     if default_model_path() is None:
         pytest.skip("no shipped model")
-    source = write_raster(tmp_path / "in.tif", gamma_scene((160, 150), seed=7))
+    source = write_raster(tmp_path / "in.tif", gamma_scene((128, 100), seed=7))
     despeckle_raster(source, str(tmp_path / "ref.tif"), tile_size=64, device="cpu")
     job = DespeckleJob(source, str(tmp_path / "out.tif"), tile_size=64, device="cpu")
     [outcome] = run_jobs(client, [job])

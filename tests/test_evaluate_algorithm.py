@@ -111,12 +111,10 @@ def test_report_and_ratio_raster_are_written(tmp_path, rasters):
 
 
 def polygon_layer(polygons, crs="EPSG:32632"):
-    from qgis.core import QgsFeature, QgsField, QgsGeometry, QgsVectorLayer
-    from qgis.PyQt.QtCore import QVariant
+    from qgis.core import QgsFeature, QgsGeometry, QgsVectorLayer
 
-    layer = QgsVectorLayer(f"Polygon?crs={crs}", "areas", "memory")
-    layer.dataProvider().addAttributes([QgsField("name", QVariant.String)])
-    layer.updateFields()
+    # The field is declared in the URI: no QVariant/QMetaType type, same on Qt5 and Qt6.
+    layer = QgsVectorLayer(f"Polygon?crs={crs}&field=name:string", "areas", "memory")
     features = []
     for name, wkt in polygons:
         feature = QgsFeature(layer.fields())

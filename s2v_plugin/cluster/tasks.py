@@ -102,22 +102,15 @@ def returns_domain_errors(function):
     return wrapper
 
 
-def session_threads() -> int:
-    """onnxruntime threads per run on this worker: its cores shared by its task threads."""
-    try:
-        from distributed import get_worker
-
-        task_threads = get_worker().state.nthreads
-    except (ImportError, ValueError, AttributeError):
-        return 0
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) // max(1, task_threads))
+#: onnxruntime threads per run on a worker: one per Dask task thread, so a worker started with
+#: ``--nthreads N`` uses N cores (a worker's threads share its one session).
+SESSION_THREADS = 1
 
 
 def worker_session(model_path: str | None, device: str) -> ModelSession:
     """The onnxruntime session of this worker process for a model and device (made once)."""
     path = resolve_model_path(model_path)
-    threads = session_threads()
+    threads = SESSION_THREADS
     key = (os.path.abspath(path), device, threads)
     with _SESSIONS_LOCK:
         session = _SESSIONS.get(key)
