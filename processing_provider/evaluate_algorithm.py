@@ -18,7 +18,6 @@ from qgis.core import (
     QgsProcessingOutputString,
     QgsProcessingParameterBand,
     QgsProcessingParameterBoolean,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFileDestination,
@@ -27,9 +26,17 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from ..s2v_plugin.core.domain import DOMAINS
 from ..s2v_plugin.evaluate import evaluate_rasters
-from .common import Speckle2VoidAlgorithm, engine_errors, feedback_callbacks, gdal_raster_path
+from .common import (
+    Speckle2VoidAlgorithm,
+    domain_parameter,
+    domain_value,
+    engine_errors,
+    feedback_callbacks,
+    gdal_raster_path,
+    optional_number,
+    refusal,
+)
 from .qgis_compat import (
     FAST_INSERT,
     FIELD_BOOL,
@@ -97,20 +104,26 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
             "filter smoothed; the M-index (Gomez, Ospina and Frery 2017) combines both, 0 being "
             "ideal. The same measures are computed for the classic filters so that the report "
             "shows where the result stands.\n\n"
-            "<b>Noisy</b> / <b>Despeckled</b>: the speckled input and the result, on the same "
-            "pixel grid and CRS (a complex SLC band is converted to intensity).\n"
-            "<b>Reference</b> (optional): a clean image of the same scene, for simulated tests; "
+            "Noisy / Despeckled: the speckled input and the result, on the same "
+            "pixel grid and CRS (a complex SLC band is converted to intensity); two different "
+            "rasters (Despeckled starts empty so that it is not the Noisy layer by mistake).\n"
+            "Reference (optional): a clean image of the same scene, for simulated tests; "
             "adds PSNR (peak = reference maximum) and SSIM.\n"
-            "<b>Homogeneous areas</b> (optional): polygons over areas without texture (fields, "
+            "Homogeneous areas (optional): polygons over areas without texture (fields, "
             "water); ENL is measured in each (at least 200 pixels). Empty: the most homogeneous "
             "32 x 32 windows of the noisy image are found automatically.\n"
-            "<b>Domain</b>: whether real bands hold intensity or amplitude; ratio and ENL use "
-            "intensities, PSNR and SSIM are computed in this domain.\n"
-            "<b>Number of looks</b>: L of the noisy image (1 for SLC); sets the speckle density "
-            "drawn in the report and the classic filters' parameter.\n"
-            "<b>Compare with the classic filters</b>: also run Lee, Refined Lee, Lee Sigma, "
+            "Domain: whether real bands hold intensity or amplitude; ratio and ENL use "
+            "intensities, PSNR and SSIM are computed in the despeckled raster's domain. Auto "
+            "(default) decides for each raster: the plugin's outputs say their domain, other "
+            "rasters are judged from their unit, description and speckle statistics (a "
+            "despeckled raster without metadata takes the noisy raster's domain). An explicit "
+            "choice applies to both and always wins.\n"
+            "Number of looks: L of the noisy image; sets the speckle density drawn in the "
+            "report and the classic filters' parameter. Empty: 1 for complex data, else the ENL "
+            "measured over homogeneous areas.\n"
+            "Compare with the classic filters: also run Lee, Refined Lee, Lee Sigma, "
             "Frost, Gamma-MAP, Kuan and boxcar on the noisy image and score them.\n\n"
-            "<b>Outputs</b>: the ratio image (float32, intensity ratio), an HTML report with "
+            "Outputs: the ratio image (float32, intensity ratio), an HTML report with "
             "quicklooks, histograms and tables, optionally the homogeneous areas used as "
             "polygons with their ENL, and the numbers (ENL, ENL per area, ratio mean and "
             "variance, M-index, lag-1 correlation of the ratio image, PSNR, SSIM) for models and "
@@ -119,9 +132,11 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
         )
 
     def initAlgorithm(self, config=None) -> None:
+        # DESPECKLED is declared optional only so that the dialog starts it empty instead of
+        # on the same layer as NOISY; checkParameterValues requires it.
         rasters = (
             (self.NOISY, self.NOISY_BAND, "Noisy (speckled) raster", False),
-            (self.DESPECKLED, self.DESPECKLED_BAND, "Despeckled raster", False),
+            (self.DESPECKLED, self.DESPECKLED_BAND, "Despeckled raster", True),
             (self.REFERENCE, self.REFERENCE_BAND, "Clean reference raster", True),
         )
         for key, band_key, label, optional in rasters:
@@ -143,21 +158,14 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
                 optional=True,
             )
         )
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                self.DOMAIN,
-                "Domain of real bands",
-                options=["Intensity", "Amplitude"],
-                defaultValue=0,
-            )
-        )
+        self.addParameter(domain_parameter(self.DOMAIN, "Domain of real bands"))
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.LOOKS,
-                "Number of looks of the noisy raster",
+                "Number of looks of the noisy raster (empty: 1 for complex data, else estimated)",
                 type=NUMBER_DOUBLE,
-                defaultValue=1.0,
                 minValue=0.01,
+                optional=True,
             )
         )
         self.addParameter(
@@ -199,6 +207,26 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
                 self.ENL_PER_AREA, "ENL of the despeckled image per area (JSON: name -> ENL)"
             )
         )
+
+    def checkParameterValues(self, parameters, context):
+        if parameters.get(self.DESPECKLED) in (None, ""):
+            return False, "Choose the despeckled raster (DESPECKLED) to evaluate against NOISY."
+        noisy = self.parameterAsRasterLayer(parameters, self.NOISY, context)
+        despeckled = self.parameterAsRasterLayer(parameters, self.DESPECKLED, context)
+        same_band = (self.parameterAsInt(parameters, self.NOISY_BAND, context) or 1) == (
+            self.parameterAsInt(parameters, self.DESPECKLED_BAND, context) or 1
+        )
+        if noisy is not None and despeckled is not None and same_band:
+            if noisy.id() == despeckled.id() or noisy.source() == despeckled.source():
+                return False, (
+                    f"NOISY and DESPECKLED are the same layer ('{noisy.name()}'): choose the "
+                    "despeckled output as DESPECKLED (the ratio of a raster with itself "
+                    "measures nothing)."
+                )
+        message = refusal(self, parameters, context, self.NOISY, self.NOISY_BAND)
+        if message:
+            return False, message
+        return super().checkParameterValues(parameters, context)
 
     def _raster(self, parameters, key, context, required=True):
         layer = self.parameterAsRasterLayer(parameters, key, context)
@@ -279,13 +307,14 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
                 despeckled_band=self.parameterAsInt(parameters, self.DESPECKLED_BAND, context) or 1,
                 reference_path=gdal_raster_path(reference) if reference else None,
                 reference_band=self.parameterAsInt(parameters, self.REFERENCE_BAND, context) or 1,
-                domain=DOMAINS[self.parameterAsEnum(parameters, self.DOMAIN, context)],
-                looks=self.parameterAsDouble(parameters, self.LOOKS, context),
+                domain=domain_value(self, parameters, context, self.DOMAIN),
+                looks=optional_number(self, parameters, self.LOOKS, context),
                 polygons=polygons,
                 compare_classic=self.parameterAsBoolean(parameters, self.COMPARE_CLASSIC, context),
                 progress=progress,
                 is_cancelled=is_cancelled,
                 log=feedback.pushInfo,
+                warn=feedback.pushWarning,
             )
         scores = evaluation.despeckled
         areas_id = self._write_areas(parameters, context, noisy, evaluation)

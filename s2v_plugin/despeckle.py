@@ -29,6 +29,7 @@ import numpy as np
 from .core import bayes
 from .core.domain import (
     AMPLITUDE,
+    AUTO,
     DOMAINS,
     INTENSITY,
     from_intensity,
@@ -40,9 +41,11 @@ from .core.intensity_scale import IntensityScale, scale_from_samples
 from .core.point_targets import DEFAULT_PFA, RING_OUTER, local_target_mask, prior_tail
 from .core.tiling import Tile, TilePlan, plan_tiles
 from .io.band_scan import scan_band
+from .io.input_description import InputDescription, describe_raster
 from .io.raster_source import BandInfo, RasterSource
 from .io.raster_writer import BLOCK_SIZE, RasterWriter, check_writable
 from .io.windows import core_of, read_window
+from .provenance import UNITS, provenance_items
 from .runtime.models import default_model_path
 from .runtime.session import ModelSession
 
@@ -71,6 +74,7 @@ class DespeckleReport:
     network_seconds: float
     total_seconds: float
     output_domain: str
+    point_target_pfa: float = 0.0
 
 
 class ArraySource:
@@ -290,14 +294,19 @@ def _batches(plan: TilePlan, batch_pixels: int):
 
 
 def _check_options(
-    domain: str, looks: float | None, tile_size: int, pfa: float | None = None
+    domain: str,
+    looks: float | None,
+    tile_size: int,
+    auto: bool = False,
+    pfa: float | None = None,
 ) -> None:
     if pfa is not None and not (np.isfinite(pfa) and 0 <= pfa < 1):
         raise InputError(
             f"POINT_TARGET_PFA must be a probability in [0, 1), 0 to disable (got {pfa})."
         )
-    if domain not in DOMAINS:
-        raise InputError(f"DOMAIN must be one of {DOMAINS}, not {domain!r}.")
+    allowed = (*DOMAINS, AUTO) if auto else DOMAINS
+    if domain not in allowed:
+        raise InputError(f"DOMAIN must be one of {allowed}, not {domain!r}.")
     if looks is not None and not (np.isfinite(looks) and looks >= 1):
         raise InputError(f"LOOKS must be a number >= 1 (got {looks}).")
     if tile_size < MIN_TILE_SIZE:
@@ -362,6 +371,7 @@ def _run(
         network_seconds=despeckler.network_seconds,
         total_seconds=time.perf_counter() - started,
         output_domain=output_domain,
+        point_target_pfa=scale.pfa,
     )
 
 
@@ -386,13 +396,28 @@ def band_description(output_domain: str, what: str) -> str:
     return f"{output_domain} {what}"
 
 
-def output_metadata(session: ModelSession, output_domain: str, band: int) -> dict:
-    """Metadata items of the outputs known before the run."""
-    return {
-        "S2V_MODEL": session.card.summary(),
-        "S2V_DOMAIN": output_domain,
-        "S2V_SOURCE_BAND": str(band),
-    }
+def output_metadata(
+    session: ModelSession,
+    output_domain: str,
+    band: int,
+    description: InputDescription | None = None,
+    point_target_factor: float | None = None,
+) -> dict:
+    """Metadata items of the outputs known before the run: the input's carried-forward
+    provenance (``S2V_DECORRELATION_*``), the model, the settings, plugin version and time."""
+    card = session.card
+    return provenance_items(
+        description.provenance if description else None,
+        model=card.summary(),
+        model_name=card.name,
+        model_version=card.model_version,
+        domain=output_domain,
+        source_band=band,
+        input_kind=description.kind if description else None,
+        point_target_factor=(
+            card.point_target_factor if point_target_factor is None else point_target_factor
+        ),
+    )
 
 
 def report_metadata(report: DespeckleReport) -> dict:
@@ -401,6 +426,7 @@ def report_metadata(report: DespeckleReport) -> dict:
         "S2V_LOOKS": report.looks,
         "S2V_SCALE": report.scale,
         "S2V_POINT_TARGETS": report.point_targets,
+        "S2V_POINT_TARGET_PFA": report.point_target_pfa,
         "S2V_EXECUTION_PROVIDER": report.execution_provider,
     }
 
@@ -425,7 +451,7 @@ def despeckle_raster(
     input_path: str,
     output_path: str,
     band: int = 1,
-    domain: str = INTENSITY,
+    domain: str = AUTO,
     looks: float | None = None,
     model_path: str | None = None,
     tile_size: int = DEFAULT_TILE_SIZE,
@@ -436,6 +462,7 @@ def despeckle_raster(
     is_cancelled: Callable[[], bool] | None = None,
     log: Callable[[str], None] | None = None,
     batch_pixels: int = BATCH_PIXELS,
+    warn: Callable[[str], None] | None = None,
     point_target_pfa: float | None = None,
     point_targets_path: str | None = None,
 ) -> DespeckleReport:
@@ -449,10 +476,13 @@ def despeckle_raster(
         Destination of the despeckled band, in the input's domain (complex gives intensity).
     band : int
         1-based band number.
-    domain : {"intensity", "amplitude"}
-        Domain of a real band; complex bands are always converted to intensity.
+    domain : {"auto", "intensity", "amplitude"}
+        Domain of a real band; ``"auto"`` decides from the metadata and the speckle statistics
+        (:func:`s2v_plugin.io.input_description.describe_raster`); complex bands are always
+        converted to intensity.
     looks : float, optional
-        Number of looks L of the input; default from the model card.
+        Number of looks L of the input; default: 1 for complex input, else the ENL estimated
+        over homogeneous areas (a warning says when it differs from the model's looks).
     model_path : str, optional
         Speckle2Void ONNX model; default: the shipped model.
     tile_size : int
@@ -464,8 +494,9 @@ def despeckle_raster(
     point_target_factor : float, optional
         Deprecated: used only when ``point_target_pfa`` is 0; pixels brighter than this times
         the median are kept unchanged; default from the card.
-    progress, is_cancelled, log : callables, optional
-        Progress in [0, 1], cancel polling (checked before every batch of tiles), log lines.
+    progress, is_cancelled, log, warn : callables, optional
+        Progress in [0, 1], cancel polling (checked before every batch of tiles), log lines,
+        warnings (default: ``log``).
     batch_pixels : int
         Pixels per network batch.
     point_target_pfa : float, optional
@@ -486,12 +517,23 @@ def despeckle_raster(
     progress = progress or (lambda fraction: None)
     is_cancelled = is_cancelled or (lambda: False)
     log = log or LOG.info
-    _check_options(domain, looks, tile_size, point_target_pfa)
+    warn = warn or log
+    _check_options(domain, looks, tile_size, auto=True, pfa=point_target_pfa)
     for path in filter(None, (output_path, uncertainty_path, point_targets_path)):
         check_writable(path)
     with RasterSource(input_path, band) as source:
         session = ModelSession(resolve_model_path(model_path), device)
         log(f"Model: {session.card.summary()}")
+        description = describe_raster(
+            input_path,
+            band,
+            domain,
+            looks,
+            needs_white_speckle=True,
+            model_looks=session.card.looks,
+        )
+        description.report(log, warn)
+        domain, looks = description.domain, description.looks
         if device == "auto" and session.provider != "CUDAExecutionProvider":
             log("DEVICE auto: CUDA is not usable here (needs onnxruntime-gpu), running on the CPU.")
         log(f"Execution provider: {session.provider} (DEVICE {device})")
@@ -499,7 +541,7 @@ def despeckle_raster(
         nodata = output_nodata(source.info)
         georeferencing = source.georeferencing()
         width, height = source.info.width, source.info.height
-        metadata = output_metadata(session, output_domain, band)
+        metadata = output_metadata(session, output_domain, band, description, point_target_factor)
         writers = [
             RasterWriter(
                 path,
@@ -518,6 +560,8 @@ def despeckle_raster(
         sinks = [lambda tile, mean, std, targets: writers[0].write(mean, tile.row, tile.col)]
         if uncertainty_path:
             sinks.append(lambda tile, mean, std, targets: writers[1].write(std, tile.row, tile.col))
+        for writer in writers:
+            writer.set_unit_type(UNITS[output_domain])
         if point_targets_path:
             mask_writer = RasterWriter(
                 point_targets_path,
@@ -586,7 +630,7 @@ def despeckle_array(
     (mean, std, report) when ``return_std`` is true; ``return_targets`` appends the boolean
     point-target mask to that tuple.
     """
-    _check_options(domain, looks, tile_size, point_target_pfa)
+    _check_options(domain, looks, tile_size, pfa=point_target_pfa)
     source = ArraySource(image)
     session = ModelSession(resolve_model_path(model_path), device)
     mean = np.full(image.shape, np.nan, dtype=np.float32)
