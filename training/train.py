@@ -214,6 +214,7 @@ def _train(args: argparse.Namespace, out: Path) -> Path:
             tcfg.get("looks", 1.0),
             data_cfg.point_target_factor,
             training=training_summary(snap),
+            point_target_pfa=data_cfg.point_target_pfa,
         )
         export_onnx(cpu_model, out / "model.onnx", card)
         LOG.info("exported model.onnx at step %d (%s)", step, tag)
