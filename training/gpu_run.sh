@@ -14,7 +14,6 @@ OUT=${OUT:-runs/gpu-out}
 RUN=runs/v2gpu
 mkdir -p "$RUN" "$OUT"
 [ -f "$RUN/checkpoint.pt" ] || cp training/checkpoints/v2.pt "$RUN/checkpoint.pt"
-set -- "$@"
 RASTERS=""
 for r in "$@"; do [ -f "$r" ] && RASTERS="$RASTERS $r"; done
 # shellcheck disable=SC2086
