@@ -18,7 +18,6 @@ from qgis.core import (
 from ..s2v_plugin.despeckle import DEFAULT_TILE_SIZE as CLUSTER_TILE_SIZE
 from ..s2v_plugin.despeckle import despeckle_raster
 from ..s2v_plugin.runtime.memory import DEFAULT_BUDGET_MB
-from ..s2v_plugin.runtime.models import default_model_path
 from ..s2v_plugin.runtime.session import DEVICES, PRECISIONS, onnxruntime_status
 from .common import (
     Speckle2VoidAlgorithm,
@@ -26,8 +25,11 @@ from .common import (
     add_sar_band_parameters,
     engine_errors,
     feedback_callbacks,
+    optional_number,
+    refusal,
     sar_band_arguments,
 )
+from .qgis_compat import NUMBER_DOUBLE, NUMBER_INTEGER
 
 
 def cluster_despeckler(scheduler: str):
@@ -63,12 +65,14 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
     TILE_SIZE = "TILE_SIZE"
     DEVICE = "DEVICE"
     POINT_TARGET_FACTOR = "POINT_TARGET_FACTOR"
+    POINT_TARGET_PFA = "POINT_TARGET_PFA"
     SCHEDULER = "SCHEDULER"
     MEMORY_BUDGET_MB = "MEMORY_BUDGET_MB"
     THREADS = "THREADS"
     PRECISION = "PRECISION"
     OUTPUT = "OUTPUT"
     OUTPUT_UNCERTAINTY = "OUTPUT_UNCERTAINTY"
+    OUTPUT_POINT_TARGETS = "OUTPUT_POINT_TARGETS"
     EXECUTION_PROVIDER = "EXECUTION_PROVIDER"
     SCALE = "SCALE"
     POINT_TARGETS = "POINT_TARGETS"
@@ -94,35 +98,49 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             "convolutional network that predicts, for every pixel, an inverse-gamma prior for the "
             "clean intensity from the pixel's neighbourhood only. The result is the posterior mean "
             "(beta + L y) / (alpha + L - 1).\n\n"
-            "<b>Input</b>: a raster band in linear intensity or amplitude (not dB), or a complex "
-            "SLC band (converted to intensity). Speckle must be spatially white: run "
-            "<i>Decorrelate speckle</i> on SLC data first.\n"
-            "<b>Band</b>: the band to despeckle.\n"
-            "<b>Domain</b>: whether a real band holds intensity (power) or amplitude.\n"
-            "<b>Number of looks</b>: L of the input; empty uses the model's value.\n"
-            "<b>Model</b>: a Speckle2Void ONNX file; empty uses the shipped default model.\n"
-            "<b>Tile size</b>: pixels per tile; changes speed and memory, never the result. "
+            "Input: a raster band in linear intensity or amplitude (not dB: convert with "
+            "10^(dB/10) first), or a complex SLC band (converted to intensity). Speckle must be "
+            "spatially white: run Decorrelate speckle on SLC data first; the log warns when the "
+            "speckle is correlated (raw SLC, GRD, GEC).\n"
+            "Band: the band to despeckle.\n"
+            "Domain: whether a real band holds intensity (power) or amplitude. Auto (default) "
+            "reads the plugin's own metadata, the band's unit and description, then the speckle "
+            "statistics, and logs what it found; an explicit choice always wins.\n"
+            "Number of looks: L of the input. Empty: 1 for complex data, else the ENL measured "
+            "over homogeneous areas (logged with the model's looks; a warning when they "
+            "differ).\n"
+            "Model: a Speckle2Void ONNX file; empty uses the shipped default model.\n"
+            "Tile size: pixels per tile; changes speed and memory, never the result. "
             "Empty or 0 picks the largest tile that fits the memory budget (CPU), or 2048 px "
             "(CUDA); a value always wins. Larger tiles recompute less halo and run faster.\n"
-            "<b>Memory budget (MB)</b>: memory for the network and the tiles, used when the tile "
+            "Memory budget (MB): memory for the network and the tiles, used when the tile "
             f"size is automatic; empty: {DEFAULT_BUDGET_MB} MB (at most half the free RAM), which "
             "keeps the whole run under about 1.5 GB. Too small a budget for the model is refused "
             "with the figure needed.\n"
-            "<b>CPU threads</b>: threads of the network; 0 uses QGIS's own setting (Settings > "
+            "CPU threads: threads of the network; 0 uses QGIS's own setting (Settings > "
             "Options > Processing/Rendering: max threads), or every core.\n"
-            "<b>Precision</b>: fp32 (exact); int8 or fp16 only where such a variant of the model "
+            "Precision: fp32 (exact); int8 or fp16 only where such a variant of the model "
             "is shipped next to it (see the model card).\n"
-            "<b>Device</b>: Auto uses CUDA when onnxruntime-gpu can, else the CPU; the log says "
+            "Device: Auto uses CUDA when onnxruntime-gpu can, else the CPU; the log says "
             "which ran.\n"
-            "<b>Point target factor</b>: pixels brighter than this times the median are kept "
-            "unchanged; empty uses the model's value, 0 disables.\n"
-            "<b>Dask scheduler</b>: empty runs here; an address (tcp://host:8786) or a "
+            "Point target false-alarm probability: a pixel that its neighbourhood makes "
+            "improbable (the tail of the prior the network predicts from the neighbours is below "
+            "this probability) is a point target: a strong scatterer, kept with its observed "
+            "value. Empty uses the model's value (1e-6: about one ordinary speckle pixel per "
+            "million is kept unfiltered); 0 disables the rule.\n"
+            "Point target factor (deprecated, used only when the probability is 0): "
+            "pixels brighter than this times the raster's median are kept unchanged; empty uses "
+            "the model's value, 0 disables.\n"
+            "Dask scheduler: empty runs here; an address (tcp://host:8786) or a "
             "scheduler .json file runs the same computation on a Dask cluster (needs "
             "dask.distributed, and input and outputs on paths every worker can reach).\n\n"
-            "<b>Outputs</b>: the despeckled band as float32 in the input's units (intensity in, "
+            "Outputs: the despeckled band as float32 in the input's units (intensity in, "
             "intensity out; amplitude in, amplitude out; complex in, intensity out), and "
-            "optionally the posterior standard deviation in the same units. Nodata stays nodata; "
-            "georeferencing is copied."
+            "optionally the posterior standard deviation in the same units, and a byte mask of "
+            "the point targets (1 target, 0 other pixels, 255 nodata); their count is reported "
+            "as POINT_TARGETS. Nodata stays nodata; georeferencing is copied; the metadata "
+            "record the model, looks, point-target setting, plugin version, time and the "
+            "input's decorrelation."
         )
 
     def canExecute(self):
@@ -134,8 +152,8 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.LOOKS,
-                "Number of looks (empty: from the model)",
-                type=QgsProcessingParameterNumber.Double,
+                "Number of looks (empty: 1 for complex data, else estimated)",
+                type=NUMBER_DOUBLE,
                 minValue=1.0,
                 optional=True,
             )
@@ -145,7 +163,6 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
                 self.MODEL,
                 "Speckle2Void ONNX model (empty: shipped default)",
                 extension="onnx",
-                defaultValue=default_model_path(),
                 optional=True,
             )
         )
@@ -153,21 +170,21 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterNumber(
                 self.TILE_SIZE,
                 "Tile size (pixels; empty or 0: from the memory budget)",
-                type=QgsProcessingParameterNumber.Integer,
+                type=NUMBER_INTEGER,
                 minValue=0,
                 optional=True,
             ),
             QgsProcessingParameterNumber(
                 self.MEMORY_BUDGET_MB,
                 f"Memory budget (MB; empty: {DEFAULT_BUDGET_MB}, at most half the free RAM)",
-                type=QgsProcessingParameterNumber.Double,
+                type=NUMBER_DOUBLE,
                 minValue=1.0,
                 optional=True,
             ),
             QgsProcessingParameterNumber(
                 self.THREADS,
                 "CPU threads (0: QGIS's setting)",
-                type=QgsProcessingParameterNumber.Integer,
+                type=NUMBER_INTEGER,
                 defaultValue=0,
                 minValue=0,
             ),
@@ -178,9 +195,18 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
                 self.DEVICE, "Device", options=["Auto", "CPU", "CUDA"], defaultValue=0
             ),
             QgsProcessingParameterNumber(
+                self.POINT_TARGET_PFA,
+                "Point target false-alarm probability (empty: from the model, 0: off)",
+                type=NUMBER_DOUBLE,
+                minValue=0.0,
+                maxValue=0.5,
+                optional=True,
+            ),
+            QgsProcessingParameterNumber(
                 self.POINT_TARGET_FACTOR,
-                "Point target factor (times the median; empty: from the model, 0: off)",
-                type=QgsProcessingParameterNumber.Double,
+                "Point target factor, deprecated (times the median; used only when the "
+                "false-alarm probability is 0)",
+                type=NUMBER_DOUBLE,
                 minValue=0.0,
                 optional=True,
             ),
@@ -200,14 +226,23 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
                 createByDefault=False,
             )
         )
+        self.addParameter(
+            QgsProcessingParameterRasterDestination(
+                self.OUTPUT_POINT_TARGETS,
+                "Point targets (byte mask)",
+                optional=True,
+                createByDefault=False,
+            )
+        )
         self.addOutput(QgsProcessingOutputString(self.EXECUTION_PROVIDER, "Execution provider"))
         self.addOutput(QgsProcessingOutputNumber(self.SCALE, "Normalisation scale (intensity)"))
         self.addOutput(QgsProcessingOutputNumber(self.POINT_TARGETS, "Point targets kept"))
 
-    def _optional_number(self, parameters, key, context):
-        if parameters.get(key) in (None, ""):
-            return None
-        return self.parameterAsDouble(parameters, key, context)
+    def checkParameterValues(self, parameters, context):
+        message = refusal(self, parameters, context)
+        if message:
+            return False, message
+        return super().checkParameterValues(parameters, context)
 
     def _threads(self, parameters, context) -> int:
         threads = self.parameterAsInt(parameters, self.THREADS, context)
@@ -216,9 +251,17 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
     def processAlgorithm(self, parameters, context, feedback):
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         uncertainty = self.parameterAsOutputLayer(parameters, self.OUTPUT_UNCERTAINTY, context)
+        targets = self.parameterAsOutputLayer(parameters, self.OUTPUT_POINT_TARGETS, context)
         progress, is_cancelled = feedback_callbacks(feedback)
         scheduler = self.parameterAsString(parameters, self.SCHEDULER, context).strip()
-        tile_size = int(self._optional_number(parameters, self.TILE_SIZE, context) or 0)
+        extra = {}
+        if targets:
+            if scheduler:
+                raise QgsProcessingException(
+                    "OUTPUT_POINT_TARGETS is not available with SCHEDULER yet: leave one empty."
+                )
+            extra["point_targets_path"] = targets
+        tile_size = int(optional_number(self, parameters, self.TILE_SIZE, context) or 0)
         if scheduler:
             runner = cluster_despeckler(scheduler)
             local = {"tile_size": tile_size or CLUSTER_TILE_SIZE}
@@ -226,8 +269,8 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             runner = despeckle_raster
             local = {
                 "tile_size": tile_size,
-                "memory_budget_mb": self._optional_number(
-                    parameters, self.MEMORY_BUDGET_MB, context
+                "memory_budget_mb": optional_number(
+                    self, parameters, self.MEMORY_BUDGET_MB, context
                 ),
                 "threads": self._threads(parameters, context),
                 "precision": PRECISIONS[self.parameterAsEnum(parameters, self.PRECISION, context)],
@@ -237,16 +280,19 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
                 output_path=output,
                 **sar_band_arguments(self, parameters, context),
                 **local,
-                looks=self._optional_number(parameters, self.LOOKS, context),
+                looks=optional_number(self, parameters, self.LOOKS, context),
                 model_path=self.parameterAsFile(parameters, self.MODEL, context) or None,
                 device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
                 uncertainty_path=uncertainty or None,
-                point_target_factor=self._optional_number(
-                    parameters, self.POINT_TARGET_FACTOR, context
+                point_target_factor=optional_number(
+                    self, parameters, self.POINT_TARGET_FACTOR, context
                 ),
+                point_target_pfa=optional_number(self, parameters, self.POINT_TARGET_PFA, context),
                 progress=progress,
                 is_cancelled=is_cancelled,
                 log=feedback.pushInfo,
+                warn=feedback.pushWarning,
+                **extra,
             )
         results = {
             self.OUTPUT: output,
@@ -256,4 +302,6 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
         }
         if uncertainty:
             results[self.OUTPUT_UNCERTAINTY] = uncertainty
+        if targets:
+            results[self.OUTPUT_POINT_TARGETS] = targets
         return results

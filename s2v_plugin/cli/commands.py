@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..core.classic_filters import FILTERS
-from ..core.domain import DOMAINS
+from ..core.domain import AUTO, DOMAIN_OPTIONS
 from ..runtime.session import DEVICES
 
 
@@ -92,6 +92,7 @@ def _despeckle_job(input_path: str, outputs: dict, values: dict):
         device=values["device"],
         uncertainty_path=outputs.get("OUTPUT_UNCERTAINTY"),
         point_target_factor=values["point_target_factor"],
+        point_target_pfa=values["point_target_pfa"],
     )
 
 
@@ -130,6 +131,7 @@ def _decorrelate_job(input_path: str, outputs: dict, values: dict):
         imag_band=values["imag_band"] or None,
         output_format=values["output_format"],
         point_target_factor=values["point_target_factor"],
+        point_target_pfa=values["point_target_pfa"],
         remove_oversampling=values["remove_oversampling"],
     )
     return FileJob(input_path, (outputs["OUTPUT"],), decorrelate_raster, kwargs)
@@ -168,7 +170,11 @@ def _band(key="BAND", what="band") -> Option:
 
 
 _DOMAIN = Option(
-    "DOMAIN", "enum", DOMAINS[0], DOMAINS, help="domain of a real band: " + " or ".join(DOMAINS)
+    "DOMAIN",
+    "enum",
+    AUTO,
+    DOMAIN_OPTIONS,
+    help="domain of a real band: intensity, amplitude or auto (from metadata and statistics)",
 )
 
 
@@ -177,6 +183,7 @@ def _commands() -> dict[str, Command]:
     from ..classic import MIN_TILE_SIZE as CLASSIC_MIN_TILE_SIZE
     from ..decorrelate import (
         DEFAULT_POINT_TARGET_FACTOR,
+        DEFAULT_POINT_TARGET_PFA,
         DEFAULT_REMOVE_OVERSAMPLING,
         OUTPUT_FORMATS,
     )
@@ -191,7 +198,11 @@ def _commands() -> dict[str, Command]:
             _band(),
             _DOMAIN,
             Option(
-                "LOOKS", "float", None, minimum=1.0, help="number of looks (default: the model's)"
+                "LOOKS",
+                "float",
+                None,
+                minimum=1.0,
+                help="number of looks (default: 1 for complex data, else estimated)",
             ),
             Option(
                 "MODEL", "path", None, help="Speckle2Void .onnx model (default: the shipped one)"
@@ -205,12 +216,20 @@ def _commands() -> dict[str, Command]:
             ),
             Option("DEVICE", "enum", DEVICES[0], DEVICES, help="execution device of every worker"),
             Option(
+                "POINT_TARGET_PFA",
+                "float",
+                None,
+                minimum=0.0,
+                help="point targets: pixels their neighbourhood's prior makes less probable "
+                "than this are kept unchanged (default: the model's, 1e-6; 0: off)",
+            ),
+            Option(
                 "POINT_TARGET_FACTOR",
                 "float",
                 None,
                 minimum=0.0,
-                help="point targets: brighter than this times the median "
-                "(default: the model's; 0: off)",
+                help="deprecated, used only when POINT_TARGET_PFA is 0: point targets are "
+                "brighter than this times the median (default: the model's; 0: off)",
             ),
             Option(
                 "SCHEDULER",
@@ -246,7 +265,13 @@ def _commands() -> dict[str, Command]:
                 help="the filter",
             ),
             Option("WINDOW_SIZE", "int", 7, minimum=3, help="window size in pixels (odd)"),
-            Option("LOOKS", "float", 1.0, minimum=0.01, help="number of looks of the input"),
+            Option(
+                "LOOKS",
+                "float",
+                None,
+                minimum=0.01,
+                help="number of looks of the input (default: 1 for complex data, else estimated)",
+            ),
             Option("DAMPING", "float", 2.0, minimum=0.0, help="Frost damping factor"),
             Option("SIGMA", "float", 0.9, minimum=0.05, help="Lee Sigma level"),
             Option(
@@ -288,11 +313,19 @@ def _commands() -> dict[str, Command]:
                 help="crop the spectrum to the occupied band",
             ),
             Option(
+                "POINT_TARGET_PFA",
+                "float",
+                DEFAULT_POINT_TARGET_PFA,
+                minimum=0.0,
+                help="point targets: false-alarm probability of the local rule (0: off)",
+            ),
+            Option(
                 "POINT_TARGET_FACTOR",
                 "float",
                 DEFAULT_POINT_TARGET_FACTOR,
                 minimum=0.0,
-                help="point targets: brighter than this times the median (0: off)",
+                help="deprecated, used only when POINT_TARGET_PFA is 0: brighter than this "
+                "times the median (0: off)",
             ),
         ),
         outputs={"OUTPUT": "decorrelated"},
@@ -319,7 +352,13 @@ def _commands() -> dict[str, Command]:
             Option("REFERENCE", "path", None, help="clean reference raster, for PSNR and SSIM"),
             _band("REFERENCE_BAND", "band of the reference raster"),
             _DOMAIN,
-            Option("LOOKS", "float", 1.0, minimum=0.01, help="number of looks of the noisy raster"),
+            Option(
+                "LOOKS",
+                "float",
+                None,
+                minimum=0.01,
+                help="number of looks of the noisy raster (default: 1 for complex, else estimated)",
+            ),
             Option("COMPARE_CLASSIC", "bool", True, help="also score the classic filters"),
         ),
         outputs={"OUTPUT_RATIO": "ratio", "OUTPUT_HTML": "evaluation"},
@@ -335,6 +374,10 @@ def _commands() -> dict[str, Command]:
 
 #: QGIS parameters a sub-command does not offer, with the reason (checked by a test).
 NOT_OFFERED = {
+    "speckle2void:despeckle": {
+        "OUTPUT_POINT_TARGETS": "the point-target mask is not written by the cluster runner yet; "
+        "use the algorithm in QGIS for it (the count is in the summary)",
+    },
     "speckle2void:evaluate": {
         "AREAS": "homogeneous areas come from a vector layer; the command finds them automatically",
         "OUTPUT_AREAS": "a vector output; use the algorithm in QGIS for it",

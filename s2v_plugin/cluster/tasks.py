@@ -31,7 +31,9 @@ from ..despeckle import (
 )
 from ..io.blocks import assemble_blocks, write_block
 from ..io.georeferencing import Georeferencing
+from ..io.input_description import describe_source
 from ..io.raster_source import RasterSource
+from ..provenance import UNITS
 from ..runtime.session import ModelSession
 
 _SESSIONS: dict[tuple, ModelSession] = {}
@@ -52,6 +54,7 @@ class DespeckleJob:
     device: str = "auto"
     uncertainty_path: str | None = None
     point_target_factor: float | None = None
+    point_target_pfa: float | None = None
 
 
 @dataclass(frozen=True)
@@ -123,8 +126,17 @@ def scan_scene(job: DespeckleJob) -> SceneInfo:
     """Step 1: validate the raster, compute its scene-level statistics, plan its tiles."""
     session = worker_session(job.model_path, job.device)
     with RasterSource(job.input_path, job.band) as source:
+        # the client resolved DOMAIN and LOOKS and logged the description; here it gives the
+        # provenance the outputs carry
+        description = describe_source(source, job.domain, job.looks)
         scene = prepare_scene(
-            source, session.card, job.domain, job.looks, job.tile_size, job.point_target_factor
+            source,
+            session.card,
+            description.domain,
+            description.looks,
+            job.tile_size,
+            job.point_target_factor,
+            point_target_pfa=job.point_target_pfa,
         )
         return SceneInfo(
             scene=scene,
@@ -132,7 +144,9 @@ def scan_scene(job: DespeckleJob) -> SceneInfo:
             height=source.info.height,
             georeferencing=source.georeferencing(),
             nodata=output_nodata(source.info),
-            metadata=output_metadata(session, scene.output_domain, job.band),
+            metadata=output_metadata(
+                session, scene.output_domain, job.band, description, job.point_target_factor
+            ),
             model=session.card.summary(),
             provider=session.provider,
         )
@@ -182,6 +196,7 @@ def assemble(job: DespeckleJob, info: SceneInfo, blocks: list[BlockDone], scratc
         network_seconds=sum(block.network_seconds for block in blocks),
         total_seconds=time.time() - info.started,
         output_domain=scene.output_domain,
+        point_target_pfa=scene.scale.pfa,
     )
     mean_folder, std_folder = block_folders(scratch)
     outputs = [(job.output_path, mean_folder, band_description(scene.output_domain, MEAN))]
@@ -197,6 +212,7 @@ def assemble(job: DespeckleJob, info: SceneInfo, blocks: list[BlockDone], scratc
         georeferencing=info.georeferencing,
         nodata=info.nodata,
         metadata={**info.metadata, **report_metadata(report)},
+        unit=UNITS[scene.output_domain],
     )
     return report
 

@@ -123,7 +123,7 @@ class RasterWriter:
             raise OutputError(f"Unsupported output data type {dtype}.") from None
         try:
             options = list(GTIFF_OPTIONS)
-            if np.dtype(dtype).kind == "c":  # GDAL's floating-point predictor is real-only
+            if np.dtype(dtype).kind != "f":  # GDAL's floating-point predictor is real-only
                 options = [o for o in options if not o.startswith("PREDICTOR")]
             driver = gdal.GetDriverByName("GTiff")
             self._dataset = driver.Create(self._temp_path, width, height, bands, gdal_type, options)
@@ -160,6 +160,10 @@ class RasterWriter:
 
     def set_metadata_item(self, key: str, value: str) -> None:
         self._dataset.SetMetadataItem(str(key), str(value))
+
+    def set_unit_type(self, unit: str, band: int = 1) -> None:
+        """Set a band's unit (for example ``"linear intensity"``)."""
+        self._dataset.GetRasterBand(band).SetUnitType(str(unit))
 
     def commit(self) -> str:
         """Finish the file and move it to its destination; returns the destination path."""
