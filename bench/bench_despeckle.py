@@ -40,7 +40,9 @@ ALG = "speckle2void:despeckle"
 PEAK_WRAPPER = (
     "import resource, subprocess, sys\n"
     "done = subprocess.run(sys.argv[1:])\n"
-    "print('PEAK_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+    "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print('PEAK_KB', usage.ru_maxrss, file=sys.stderr)\n"
+    "print('CPU_S', usage.ru_utime + usage.ru_stime, file=sys.stderr)\n"
     "sys.exit(done.returncode)\n"
 )
 
@@ -115,6 +117,7 @@ class Version:
         if done.returncode != 0:
             raise RuntimeError(f"{self.label} failed:\n{done.stdout}\n{done.stderr}")
         peak_kb = int(re.findall(r"PEAK_KB (\d+)", done.stderr)[-1])
+        cpu = float(re.findall(r"CPU_S ([\d.]+)", done.stderr)[-1])
         log = done.stdout
         network = re.search(r"network ([\d.]+) s of ([\d.]+) s", log)
         tile = re.search(r"tile\(s\) of (\d+) px", log)
@@ -122,6 +125,7 @@ class Version:
         output.unlink(missing_ok=True)
         return {
             "wall": wall,
+            "cpu": cpu,
             "peak_mb": peak_kb / 1024,
             "network": float(network.group(1)) if network else float("nan"),
             "engine": float(network.group(2)) if network else float("nan"),
@@ -170,14 +174,20 @@ def main() -> None:
         tiny = folder / "tiny.tif"
         write_scene(tiny, 64)
         with training_paused(args.pause_pgid_file):
-            startup = {
-                v.label: min(v.run(tiny, folder / "tiny_out.tif")["wall"] for _ in range(2))
-                for v in versions
+            tiny_runs = {
+                v.label: [v.run(tiny, folder / "t.tif") for _ in range(2)] for v in versions
             }
+            startup = {label: min(r["wall"] for r in runs) for label, runs in tiny_runs.items()}
+            startup_cpu = {label: min(r["cpu"] for r in runs) for label, runs in tiny_runs.items()}
             for label, seconds in startup.items():
-                print(f"qgis_process start-up ({label}, 64 x 64 run): {seconds:.1f} s")
-            header = ("size", "version", "MP/s", "wall s", "net s", "outside %", "peak MB")
-            print("{:>11} {:>8} {:>7} {:>8} {:>8} {:>9} {:>8}  tile, provider".format(*header))
+                print(
+                    f"qgis_process start-up ({label}, 64 x 64 run): {seconds:.1f} s, "
+                    f"{startup_cpu[label]:.1f} CPU s"
+                )
+            header = ("size", "version", "MP/s", "wall s", "net s", "CPU s", "outside %", "peak MB")
+            print(
+                "{:>11} {:>8} {:>7} {:>8} {:>8} {:>8} {:>9} {:>8}  tile, provider".format(*header)
+            )
             results = {}
             for size in args.sizes:
                 source = folder / f"in_{size}.tif"
@@ -190,15 +200,23 @@ def main() -> None:
                     net = best["wall"] - startup[version.label]
                     outside = 100 * (1 - best["network"] / best["engine"])
                     mps = size * size / 1e6 / net
-                    results[(size, version.label)] = mps
+                    cpu = min(r["cpu"] for r in runs) - startup_cpu[version.label]
+                    results[(size, version.label)] = (mps, cpu)
                     print(
                         f"{size:>5}x{size:<5} {version.label:>8} {mps:>7.3f} {best['wall']:>8.1f} "
-                        f"{net:>8.1f} {outside:>9.1f} {max(r['peak_mb'] for r in runs):>8.0f}"
-                        f"  {best['tile']} px, {best['provider']}"
+                        f"{net:>8.1f} {cpu:>8.1f} {outside:>9.1f} "
+                        f"{max(r['peak_mb'] for r in runs):>8.0f}  {best['tile']} px, "
+                        f"{best['provider']}"
                     )
                 if not args.no_old:
-                    ratio = results[(size, "new")] / results[(size, args.old)]
-                    print(f"{'':>11} speed-up new / {args.old}: {ratio:.2f}x")
+                    (new, new_cpu), (old, old_cpu) = (
+                        results[(size, "new")],
+                        results[(size, args.old)],
+                    )
+                    print(
+                        f"{'':>11} speed-up new / {args.old}: {new / old:.2f}x (wall, net of "
+                        f"start-up), {old_cpu / new_cpu:.2f}x (CPU time, net of start-up)"
+                    )
                 source.unlink()
         print(f"load average after: {os.getloadavg()[0]:.2f}")
 
