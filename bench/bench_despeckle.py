@@ -12,6 +12,7 @@ The older version is extracted with ``git archive`` into a temporary folder.
 Usage:
     python bench/bench_despeckle.py [--sizes 2048 8192] [--old b63bb0c] [--runs 2]
                                     [--pause-pgid-file /work/train.pgid] [--no-old]
+                                    [--new-args PRECISION=1 ...]
 """
 
 from __future__ import annotations
@@ -81,8 +82,9 @@ def extract_commit(commit: str, folder: Path) -> Path:
 class Version:
     """One plugin tree installed in its own QGIS profile."""
 
-    def __init__(self, label: str, tree: Path, folder: Path) -> None:
+    def __init__(self, label: str, tree: Path, folder: Path, extra: tuple = ()) -> None:
         self.label = label
+        self.extra = list(extra)
         plugins = folder / f"plugins-{label}"
         plugins.mkdir()
         (plugins / PLUGIN).symlink_to(tree, target_is_directory=True)
@@ -106,6 +108,7 @@ class Version:
     def run(self, source: Path, output: Path) -> dict:
         """One despeckling run at default settings: wall seconds, peak MB and the log's figures."""
         command = [self.binary, "run", ALG, "--", f"INPUT={source}", f"OUTPUT={output}"]
+        command += self.extra
         started = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-c", PEAK_WRAPPER, *command],
@@ -163,10 +166,13 @@ def main() -> None:
     parser.add_argument("--no-old", action="store_true", help="only this tree")
     parser.add_argument("--runs", type=int, default=2, help="runs per version, best kept")
     parser.add_argument("--pause-pgid-file", help="process group to pause during the runs")
+    parser.add_argument(
+        "--new-args", nargs="*", default=[], help="KEY=VALUE parameters of the new runs only"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="s2v-bench-") as tmp:
         folder = Path(tmp)
-        versions = [Version("new", ROOT, folder)]
+        versions = [Version("new", ROOT, folder, tuple(args.new_args))]
         if not args.no_old:
             versions.insert(0, Version(args.old, extract_commit(args.old, folder), folder))
         print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPU(s)")
