@@ -12,6 +12,7 @@ from qgis.core import (
     QgsProcessingParameterBoolean,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
@@ -24,6 +25,7 @@ from ..s2v_plugin.decorrelate import (
     decorrelate_raster,
 )
 from .common import Speckle2VoidAlgorithm, engine_errors, feedback_callbacks, gdal_raster_path
+from .sentinel1_input import decorrelate_safe, is_safe_input, tops_geometry
 
 _COMPLEX_TYPES = (Qgis.CInt16, Qgis.CInt32, Qgis.CFloat32, Qgis.CFloat64)
 
@@ -48,6 +50,9 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
     PIXEL_FACTOR_AZIMUTH = "PIXEL_FACTOR_AZIMUTH"
     PIXEL_FACTOR_RANGE = "PIXEL_FACTOR_RANGE"
     ESTIMATES = "ESTIMATES"
+    ANNOTATION = "ANNOTATION"
+    FIRST_LINE = "FIRST_LINE"
+    FIRST_SAMPLE = "FIRST_SAMPLE"
 
     def name(self) -> str:
         return "decorrelate"
@@ -81,8 +86,16 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
             "<b>Input</b>: an SLC raster with a complex band (CInt16, CInt32, CFloat32, "
             "CFloat64: TerraSAR-X COSAR, Sentinel-1 SAFE measurement TIFF, ...) or two real "
             "bands holding I and Q; rows must be azimuth and columns range, as delivered. "
-            "Sentinel-1 IW/EW (TOPS) bursts are refused: deramp them first (SNAP: TOPS Deburst "
-            "and Deramp/Demodulate).\n"
+            "<b>Sentinel-1 IW/EW (TOPS)</b>: give the SAFE product (.SAFE folder, its "
+            "manifest.safe or the .zip: the first swath and polarisation, or those of a "
+            "SENTINEL1_CALIB subdataset, are deramped, decorrelated burst by burst and "
+            "debursted), or a measurement TIFF (or a crop of it) with <i>Annotation XML</i> "
+            "and, for a crop, its offsets in the swath <i>First line</i> and <i>First sample</i>: "
+            "each burst is deramped (ESA S1-TN-MDA-52-7445), its azimuth band and weighting are "
+            "the product's, and a complex output is reramped on the output grid. TOPS data "
+            "without an annotation are refused. EW and SM are handled like IW but were not "
+            "tested on real pixels (none available). For despeckling and calibration in one "
+            "step use <i>Despeckle Sentinel-1 SLC</i>.\n"
             "<b>Band</b>: the complex band, or the I (real part) band when <i>Imaginary band</i> "
             "is set.\n"
             "<b>Imaginary band (Q)</b>: leave empty for a complex band; set it to the Q band "
@@ -151,6 +164,24 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
         )
         factor.setFlags(factor.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         self.addParameter(factor)
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.ANNOTATION,
+                "Annotation XML of the swath (Sentinel-1 TOPS measurement or crop)",
+                extension="xml",
+                optional=True,
+            )
+        )
+        for key, label in (
+            (self.FIRST_LINE, "First line of the crop in the swath"),
+            (self.FIRST_SAMPLE, "First sample of the crop in the swath"),
+        ):
+            self.addParameter(
+                QgsProcessingParameterNumber(
+                    key, label, type=QgsProcessingParameterNumber.Integer, defaultValue=0,
+                    minValue=0,
+                )
+            )  # fmt: skip
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Decorrelated"))
         for key, label in (
             (self.AZIMUTH_CENTROID, "Azimuth (Doppler) centroid, cycles/sample"),
@@ -172,6 +203,8 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
         return self.parameterAsInt(parameters, self.IMAG_BAND, context) or None
 
     def checkParameterValues(self, parameters, context):
+        if is_safe_input(parameters.get(self.INPUT)):
+            return True, ""
         ok, message = super().checkParameterValues(parameters, context)
         if not ok:
             return ok, message
@@ -196,15 +229,28 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
         return True, ""
 
     def processAlgorithm(self, parameters, context, feedback):
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        if layer is None:
-            raise QgsProcessingException(self.invalidRasterError(parameters, self.INPUT))
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         progress, is_cancelled = feedback_callbacks(feedback)
         output_format = OUTPUT_FORMATS[
             self.parameterAsEnum(parameters, self.OUTPUT_FORMAT, context)
         ]
+        if is_safe_input(parameters.get(self.INPUT)):
+            with engine_errors():
+                summary = decorrelate_safe(
+                    str(parameters[self.INPUT]), output, output_format, progress, is_cancelled,
+                    feedback.pushInfo,
+                )  # fmt: skip
+            return {self.OUTPUT: output, self.ESTIMATES: summary}
+        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        if layer is None:
+            raise QgsProcessingException(self.invalidRasterError(parameters, self.INPUT))
         with engine_errors():
+            tops = tops_geometry(
+                gdal_raster_path(layer),
+                self.parameterAsFile(parameters, self.ANNOTATION, context),
+                self.parameterAsInt(parameters, self.FIRST_LINE, context),
+                self.parameterAsInt(parameters, self.FIRST_SAMPLE, context),
+            )
             report = decorrelate_raster(
                 gdal_raster_path(layer),
                 output,
@@ -219,6 +265,7 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
                 ),
                 progress=progress,
                 is_cancelled=is_cancelled,
+                tops=tops,
             )
         summary = report.summary()
         feedback.pushInfo(summary)

@@ -715,7 +715,14 @@ def decorrelate_raster(
                 return _deramped(source.read(row, col, rows, cols), tops, row, col)
 
         plan = _estimate(read, height, width, point_target_factor, remove_oversampling, tops)
-        _refuse_tops(plan, source.metadata(), tops)
+        try:
+            _refuse_tops(plan, source.metadata(), tops)
+        except InputError as exc:
+            if tops is not None:
+                raise
+            from .io.sentinel1_safe import expected_annotation
+
+            raise InputError(f"{exc} {expected_annotation(input_path)}") from None
         progress(0.1)
         check_cancel()
         out_height = plan.az_filter.output_length

@@ -238,7 +238,7 @@ def test_tops_sample_is_refused_with_the_deramp_instruction(processing_run, tmp_
         },
     )
 
-    assert "TOPS" in message and "Deramp" in message
+    assert "TOPS" in message and "ANNOTATION" in message and "annotation expected" in message
     assert not (tmp_path / "o.tif").exists()
 
 

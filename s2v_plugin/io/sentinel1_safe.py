@@ -380,11 +380,13 @@ def parse_annotation(source) -> SwathAnnotation:
 class CalibrationVectors:
     """Calibration look-up tables of one swath/polarisation, on a sparse (line, pixel) grid.
 
-    ``lines`` are swath lines (one per vector); ``pixels`` the samples of each vector (the same
-    for all vectors after :func:`parse_calibration`); each table has shape (lines, pixels).
+    ``lines`` are swath lines and ``times`` azimuth times (one per vector); ``pixels`` the
+    samples of each vector (the same for all vectors after :func:`parse_calibration`); each table
+    has shape (lines, pixels).
     """
 
     lines: np.ndarray
+    times: np.ndarray
     pixels: np.ndarray
     sigma0: np.ndarray = field(repr=False)
     beta0: np.ndarray = field(repr=False)
@@ -416,6 +418,7 @@ def parse_calibration(source) -> CalibrationVectors:
     if not vectors:
         raise InputError("The calibration XML holds no calibrationVector.")
     lines = np.array([int(_text(v, "line", "calibration")) for v in vectors])
+    times = np.array([parse_time(_text(v, "azimuthTime", "calibration")) for v in vectors])
     pixel_lists = [_ints(_text(v, "pixel", "calibration")).astype(np.float64) for v in vectors]
     tables = {}
     for tag, key in (("sigmaNought", "sigma0"), ("betaNought", "beta0"), ("gamma", "gamma0"),
@@ -426,6 +429,7 @@ def parse_calibration(source) -> CalibrationVectors:
     constant = root.findtext("calibrationInformation/absoluteCalibrationConstant")
     return CalibrationVectors(
         lines=lines,
+        times=times,
         pixels=grid,
         absolute_constant=float(constant) if constant else 1.0,
         **tables,
@@ -441,6 +445,7 @@ class NoiseVectors:
     """
 
     range_lines: np.ndarray
+    range_times: np.ndarray
     pixels: np.ndarray
     range_table: np.ndarray = field(repr=False)
     azimuth_lines: np.ndarray = field(repr=False)
@@ -457,6 +462,7 @@ def parse_noise(source) -> NoiseVectors:
         raise InputError("The noise XML holds no noise vector.")
     lut = "noiseRangeLut" if vectors[0].find("noiseRangeLut") is not None else "noiseLut"
     lines = np.array([int(_text(v, "line", "noise")) for v in vectors])
+    times = np.array([parse_time(_text(v, "azimuthTime", "noise")) for v in vectors])
     pixel_lists = [_ints(_text(v, "pixel", "noise")).astype(np.float64) for v in vectors]
     grid, table = _common_grid(pixel_lists, [_floats(_text(v, lut, "noise")) for v in vectors])
     azimuth_lines, azimuth_values = np.array([0.0]), np.array([1.0])
@@ -464,7 +470,10 @@ def parse_noise(source) -> NoiseVectors:
     if azimuth is not None and azimuth.find("line") is not None:
         azimuth_lines = _ints(azimuth.findtext("line")).astype(np.float64)
         azimuth_values = _floats(azimuth.findtext("noiseAzimuthLut"))
-    return NoiseVectors(lines, grid, table, azimuth_lines, azimuth_values)
+    order = np.argsort(times, kind="stable")
+    return NoiseVectors(
+        lines[order], times[order], grid, table[order], azimuth_lines, azimuth_values
+    )
 
 
 def _xml_root(source, what: str) -> ET.Element:
@@ -743,3 +752,17 @@ def annotation_beside(tiff_path: str) -> str | None:
     tiff = Path(tiff_path)
     candidate = tiff.parent.parent / "annotation" / (tiff.stem + ".xml")
     return str(candidate) if candidate.is_file() else None
+
+
+def expected_annotation(raster_path: str) -> str:
+    """Which annotation XML a TOPS raster needs, in words (for refusals)."""
+    stem = Path(str(raster_path)).stem
+    if _STEM.match(stem):
+        return (
+            f"The annotation expected for '{Path(raster_path).name}' is annotation/{stem}.xml "
+            "of the same SAFE product."
+        )
+    return (
+        "The annotation expected is the XML in the product's annotation/ folder named like the "
+        "measurement TIFF the raster comes from (s1?-<swath>-slc-<pol>-...xml)."
+    )
