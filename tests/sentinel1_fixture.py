@@ -142,7 +142,9 @@ def _hamming_filter(n: int, band: float, coefficient: float = 0.75) -> np.ndarra
     return np.where(inside, coefficient + (1 - coefficient) * np.cos(2 * np.pi * u / band), 0.0)
 
 
-def burst_pixels(annotation, burst: int, rng: np.random.Generator) -> np.ndarray:
+def burst_pixels(
+    annotation, burst: int, rng: np.random.Generator, texture: bool = True
+) -> np.ndarray:
     """Synthetic TOPS burst: weighted speckle over a smooth scene, reramped."""
     from s2v_plugin.core.tops_deramp import burst_ramp
 
@@ -154,7 +156,7 @@ def burst_pixels(annotation, burst: int, rng: np.random.Generator) -> np.ndarray
     speckle /= np.sqrt(np.mean(np.abs(speckle) ** 2))
     cols = np.arange(samples)[None, :]
     rows = np.arange(lines)[:, None] + burst * (lines - OVERLAP)
-    reflectivity = 1.0 + 0.6 * np.sin(cols / 25.0) * np.cos(rows / 40.0)
+    reflectivity = 1.0 + 0.6 * texture * np.sin(cols / 25.0) * np.cos(rows / 40.0)
     data = 60.0 * np.sqrt(reflectivity) * speckle
     phase = burst_ramp(annotation, burst).phase(np.arange(lines), np.arange(samples))
     data = data * np.exp(1j * phase)
@@ -163,8 +165,11 @@ def burst_pixels(annotation, burst: int, rng: np.random.Generator) -> np.ndarray
     return np.where(valid, data, 0)
 
 
-def make_safe(folder, polarisations=("VV", "VH"), product_type: str = "SLC", seed: int = 7):
-    """Write a synthetic SAFE product under ``folder``; returns its path."""
+def make_safe(
+    folder, polarisations=("VV", "VH"), product_type: str = "SLC", seed: int = 7, texture=True
+):
+    """Write a synthetic SAFE product under ``folder`` (``texture``: a smooth scene, otherwise
+    a flat one); returns its path."""
     from s2v_plugin.io.sentinel1_safe import parse_annotation
 
     kind = "GRDH" if product_type == "GRD" else "SLC_"
@@ -190,7 +195,7 @@ def make_safe(folder, polarisations=("VV", "VH"), product_type: str = "SLC", see
         )
         (root / "annotation" / "calibration" / f"noise-{stem}.xml").write_text(noise_xml())
         annotation = parse_annotation(xml.encode())
-        data = np.concatenate([burst_pixels(annotation, b, rng) for b in range(BURSTS)])
+        data = np.concatenate([burst_pixels(annotation, b, rng, texture) for b in range(BURSTS)])
         driver = gdal.GetDriverByName("GTiff")
         dataset = driver.Create(
             str(root / "measurement" / f"{stem}.tiff"), SAMPLES, data.shape[0], 1, gdal.GDT_CInt16

@@ -645,14 +645,25 @@ class SafeProduct:
         return sorted({m.swath for m in self.measurements})
 
     def polarisations(self, swath: str) -> list[str]:
-        """Polarisations measured in ``swath``."""
-        return sorted({m.polarisation for m in self.measurements if m.swath == swath.upper()})
+        """Polarisations measured in ``swath``, co-polarisation first (VV, VH)."""
+        pols = {m.polarisation for m in self.measurements if m.swath == swath.upper()}
+        return sorted(pols, key=lambda pol: (pol[0] != pol[1], pol))
 
     def measurement(self, swath: str, polarisation: str) -> Measurement:
         """The measurement of one swath and polarisation."""
         for m in self.measurements:
             if m.swath == swath.upper() and m.polarisation == polarisation.upper():
                 return m
+        for name in self.missing_annotations:
+            match = _STEM.match(Path(name).stem)
+            if match and (match.group("swath").upper(), match.group("pol").upper()) == (
+                swath.upper(),
+                polarisation.upper(),
+            ):
+                raise InputError(
+                    f"The {swath} {polarisation} measurement of '{self.name}' has no annotation: "
+                    f"expected {name}. Download the complete product."
+                )
         available = ", ".join(f"{m.swath} {m.polarisation}" for m in self.measurements)
         raise InputError(
             f"The product '{self.name}' has no {swath} {polarisation} measurement (with its "
