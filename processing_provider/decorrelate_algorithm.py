@@ -234,16 +234,19 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
         output_format = OUTPUT_FORMATS[
             self.parameterAsEnum(parameters, self.OUTPUT_FORMAT, context)
         ]
-        if is_safe_input(parameters.get(self.INPUT)):
+        safe = parameters.get(self.INPUT)
+        layer = None
+        if not is_safe_input(safe):
+            layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+            if layer is None:
+                raise QgsProcessingException(self.invalidRasterError(parameters, self.INPUT))
+            safe = layer.source()  # a SENTINEL1_CALIB subdataset loaded in QGIS
+        if is_safe_input(safe):
             with engine_errors():
                 summary = decorrelate_safe(
-                    str(parameters[self.INPUT]), output, output_format, progress, is_cancelled,
-                    feedback.pushInfo,
-                )  # fmt: skip
+                    str(safe), output, output_format, progress, is_cancelled, feedback.pushInfo
+                )
             return {self.OUTPUT: output, self.ESTIMATES: summary}
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        if layer is None:
-            raise QgsProcessingException(self.invalidRasterError(parameters, self.INPUT))
         with engine_errors():
             tops = tops_geometry(
                 gdal_raster_path(layer),

@@ -4,28 +4,17 @@ annotation (helpers kept out of the algorithm class)."""
 from __future__ import annotations
 
 import os
-import re
 
 from ..s2v_plugin.core.errors import InputError
 from ..s2v_plugin.core.tops_deramp import SwathRamp
-from ..s2v_plugin.io.sentinel1_safe import annotation_beside, is_safe_path, parse_annotation
+from ..s2v_plugin.io.sentinel1_safe import (
+    annotation_beside,
+    is_safe_input,
+    parse_annotation,
+    split_subdataset,
+)
 
-_SUBDATASET = re.compile(r"^SENTINEL1_CALIB:\w+:(?P<path>.+):(?P<swath>\w+?)_(?P<pol>[HV]{2}):")
-
-
-def _split_subdataset(value: str):
-    match = _SUBDATASET.match(value)
-    if match:
-        return match.group("path"), match.group("swath"), match.group("pol")
-    return value, None, None
-
-
-def is_safe_input(value) -> bool:
-    """True for a SAFE folder, manifest.safe, product .zip or SENTINEL1_CALIB subdataset."""
-    if not isinstance(value, str) or not value:
-        return False
-    path, _, _ = _split_subdataset(value)
-    return is_safe_path(path)
+__all__ = ["decorrelate_safe", "is_safe_input", "tops_geometry"]
 
 
 def decorrelate_safe(value, output, output_format, progress, is_cancelled, log) -> str:
@@ -42,7 +31,7 @@ def decorrelate_safe(value, output, output_format, progress, is_cancelled, log) 
             "amplitude image: choose OUTPUT_FORMAT intensity or amplitude (or give a "
             "measurement TIFF with ANNOTATION for a complex output)."
         )
-    path, swath, pol = _split_subdataset(value)
+    path, swath, pol = split_subdataset(value)
     report = despeckle_sentinel1(
         path,
         output,

@@ -64,6 +64,9 @@ def test_decorrelate_is_registered_with_its_public_parameters(qgis_app):
         "OUTPUT_FORMAT",
         "REMOVE_OVERSAMPLING",
         "POINT_TARGET_FACTOR",
+        "ANNOTATION",
+        "FIRST_LINE",
+        "FIRST_SAMPLE",
         "OUTPUT",
     ]
 

@@ -48,6 +48,18 @@ def block_lag1(image: np.ndarray, axis: int) -> np.ndarray:
     return np.array(out)
 
 
+def test_sentinel1_is_registered_with_its_public_parameters(qgis_app):
+    from qgis.core import QgsApplication
+
+    algorithm = QgsApplication.processingRegistry().algorithmById(ALG)
+
+    assert algorithm is not None and algorithm.displayName() == "Despeckle Sentinel-1 SLC"
+    names = [p.name() for p in algorithm.parameterDefinitions()]
+    assert names == [
+        "INPUT", "SWATH", "POLARISATION", "BURSTS", "CALIBRATION", "NOISE_REMOVAL", "OUTPUT",
+    ]  # fmt: skip
+
+
 def test_sentinel1_runs_end_to_end_with_progress(processing_run, safe, tmp_path):
     from qgis.core import QgsProcessingFeedback
 
@@ -233,3 +245,41 @@ def test_decorrelate_asks_for_the_offsets_of_a_crop(processing_run, sar_data, tm
             {"INPUT": str(sar_data / CROP), "ANNOTATION": str(tmp_path / "none.xml"),
              "FIRST_LINE": 9800, "OUTPUT": str(out)},
         )  # fmt: skip
+
+
+def test_measurement_tiff_in_a_safe_folder_finds_its_annotation(processing_run, tmp_path):
+    from sentinel1_fixture import FIRST_VALID, INVALID_LINES, LAST_VALID
+
+    flat = make_safe(tmp_path / "flat", polarisations=("VV",), texture=False)
+    tiff = next((flat / "measurement").glob("*.tiff"))
+    out = tmp_path / "white.tif"
+
+    processing_run(
+        "speckle2void:decorrelate",
+        {"INPUT": str(tiff), "REMOVE_OVERSAMPLING": False, "OUTPUT": str(out)},
+    )
+
+    dataset = gdal.Open(str(out))
+    assert dataset.GetMetadataItem("S2V_DECORRELATION_TOPS_DERAMPED") == "YES"
+    assert dataset.GetMetadataItem("S2V_DECORRELATION_TOPS_ANNOTATION") == tiff.stem + ".xml"
+    white = dataset.ReadAsArray()
+    invalid = np.ones(white.shape, dtype=bool)
+    for burst in range(BURSTS):
+        rows = slice(
+            burst * LINES_PER_BURST + INVALID_LINES, (burst + 1) * LINES_PER_BURST - INVALID_LINES
+        )
+        invalid[rows, FIRST_VALID : LAST_VALID + 1] = False
+    # samples outside the annotation's valid window are nodata, the others are values
+    np.testing.assert_array_equal(np.isnan(white), invalid)
+
+
+def test_safe_inputs_are_recognised():
+    from s2v_plugin.io.sentinel1_safe import is_safe_input, split_subdataset
+
+    manifest = "/data/S1A_IW_SLC__1SDV_X.SAFE/manifest.safe"
+    assert is_safe_input(manifest)
+    subdataset = f"SENTINEL1_CALIB:UNCALIB:{manifest}:IW1_VV:COMPLEX"
+    assert is_safe_input(subdataset)
+    assert split_subdataset(subdataset) == (manifest, "IW1", "VV")
+    assert is_safe_input("/data/S1A_IW_SLC__1SDV_X.zip")
+    assert not is_safe_input("/data/slc.tif") and not is_safe_input(None)

@@ -758,6 +758,25 @@ def is_safe_path(path: str) -> bool:
     return os.path.isdir(text) and os.path.isfile(os.path.join(text, "manifest.safe"))
 
 
+_SUBDATASET = re.compile(r"^SENTINEL1_CALIB:\w+:(?P<path>.+):(?P<swath>\w+?)_(?P<pol>[HV]{2}):")
+
+
+def split_subdataset(value: str) -> tuple[str, str | None, str | None]:
+    """(path, swath, polarisation) of a ``SENTINEL1_CALIB:...:IW1_VV:...`` GDAL subdataset name;
+    (value, None, None) for anything else."""
+    match = _SUBDATASET.match(value)
+    if match:
+        return match.group("path"), match.group("swath"), match.group("pol")
+    return value, None, None
+
+
+def is_safe_input(value) -> bool:
+    """True for a SAFE folder, manifest.safe, product .zip or SENTINEL1_CALIB subdataset."""
+    if not isinstance(value, str) or not value:
+        return False
+    return is_safe_path(split_subdataset(value)[0])
+
+
 def annotation_beside(tiff_path: str) -> str | None:
     """The annotation XML of a measurement TIFF inside a SAFE folder, or None."""
     tiff = Path(tiff_path)
