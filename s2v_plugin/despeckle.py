@@ -33,7 +33,7 @@ from .core.domain import (
 )
 from .core.errors import Cancelled, InputError
 from .core.intensity_scale import IntensityScale, scale_from_samples
-from .core.tiling import TilePlan, plan_tiles
+from .core.tiling import Tile, TilePlan, plan_tiles
 from .io.band_scan import scan_band
 from .io.raster_source import BandInfo, RasterSource
 from .io.raster_writer import BLOCK_SIZE, RasterWriter, check_writable
@@ -140,6 +140,110 @@ class Despeckler:
         return mean * factor, std * factor, targets
 
 
+@dataclass(frozen=True)
+class TileResult:
+    """The despeckled core of one tile, in the output domain (NaN = nodata)."""
+
+    tile: Tile
+    mean: np.ndarray
+    std: np.ndarray
+    point_targets: int
+
+
+def despeckle_tiles(
+    despeckler: Despeckler,
+    source,
+    plan: TilePlan,
+    tiles,
+    domain: str,
+    output_domain: str,
+) -> list[TileResult]:
+    """Despeckle some tiles of a plan in one batch: the unit of work of every runner.
+
+    Parameters
+    ----------
+    despeckler : Despeckler
+        The network and the raster's scene-level normalisation (computed over the whole raster
+        first, so that every tile, on any machine, uses the same).
+    source : RasterSource or ArraySource
+        Where the windows are read from.
+    plan : TilePlan
+        The raster's tile plan; ``tiles`` are some of its tiles.
+    domain, output_domain : str
+        Domain of a real input band, and of the output (intensity for complex input).
+
+    Returns
+    -------
+    list of TileResult
+        One per tile, in order, cut to the tile's core.
+    """
+    windows = np.stack([to_intensity(read_window(source, plan, tile), domain) for tile in tiles])
+    mean, std, targets = despeckler.estimate(windows)
+    results = []
+    for index, tile in enumerate(tiles):
+        tile_mean = core_of(mean[index], tile)
+        results.append(
+            TileResult(
+                tile=tile,
+                mean=from_intensity(tile_mean, output_domain),
+                std=std_from_intensity(core_of(std[index], tile), tile_mean, output_domain),
+                point_targets=int(core_of(targets[index], tile).sum()),
+            )
+        )
+    return results
+
+
+@dataclass(frozen=True)
+class Scene:
+    """What every tile of one raster shares: looks, scene-level statistics and the tile plan."""
+
+    looks: float
+    scale: IntensityScale
+    plan: TilePlan
+    domain: str
+    output_domain: str
+
+
+def prepare_scene(
+    source,
+    card,
+    domain: str,
+    looks: float | None,
+    tile_size: int,
+    point_target_factor: float | None,
+    progress: Callable[[float], None] | None = None,
+) -> Scene:
+    """Scan the whole raster once and plan its tiles: the first step of every runner.
+
+    The scene-level normalisation and point-target threshold are computed here, over the whole
+    raster, so that tiles processed anywhere (in order, or on many machines) give the same
+    result as one untiled run.
+
+    Parameters
+    ----------
+    source : RasterSource or ArraySource
+        The raster band.
+    card : ModelCard
+        The model's card (looks, point-target factor, receptive field, size multiple).
+    domain : {"intensity", "amplitude"}
+        Domain of a real band.
+    looks, point_target_factor : float, optional
+        Overrides of the card's values.
+    tile_size : int
+        Requested tile core size.
+    progress : callable, optional
+        Fraction of the scan done.
+    """
+    looks = float(card.looks if looks is None else looks)
+    factor = card.point_target_factor if point_target_factor is None else point_target_factor
+    scale = scan_intensity(source, domain, factor, progress)
+    plan = plan_tiles(
+        source.info.height, source.info.width, tile_size, card.receptive_field, card.size_multiple
+    )
+    output_domain = INTENSITY if source.info.is_complex else domain
+    return Scene(looks, scale, plan, domain, output_domain)
+
+
 def _stop_if_cancelled(is_cancelled: Callable[[], bool]) -> None:
     if is_cancelled():
         raise Cancelled("Cancelled by the user; the partial output was removed.")
@@ -177,29 +281,26 @@ def _run(
     """Shared loop of :func:`despeckle_raster` and :func:`despeckle_array`."""
     started = time.perf_counter()
     card = session.card
-    looks = float(card.looks if looks is None else looks)
-    factor = card.point_target_factor if point_target_factor is None else point_target_factor
-    scale = scan_intensity(source, domain, factor, lambda f: progress(SCAN_SHARE * f))
-    despeckler = Despeckler(session, looks, scale)
-    plan = plan_tiles(
-        source.info.height, source.info.width, tile_size, card.receptive_field, card.size_multiple
+    scene = prepare_scene(
+        source,
+        card,
+        domain,
+        looks,
+        tile_size,
+        point_target_factor,
+        lambda f: progress(SCAN_SHARE * f),
     )
-    output_domain = INTENSITY if source.info.is_complex else domain
+    looks, scale, plan, output_domain = scene.looks, scene.scale, scene.plan, scene.output_domain
+    despeckler = Despeckler(session, looks, scale)
     point_targets, done = 0, 0
     for batch in _batches(plan, batch_pixels):
         _stop_if_cancelled(is_cancelled)
-        windows = np.stack(
-            [to_intensity(read_window(source, plan, tile), domain) for tile in batch]
-        )
-        mean, std, targets = despeckler.estimate(windows)
-        for index, tile in enumerate(batch):
+        for result in despeckle_tiles(despeckler, source, plan, batch, domain, output_domain):
             _stop_if_cancelled(is_cancelled)
-            tile_mean = core_of(mean[index], tile)
-            point_targets += int(core_of(targets[index], tile).sum())
-            out_mean = from_intensity(tile_mean, output_domain)
-            out_std = std_from_intensity(core_of(std[index], tile), tile_mean, output_domain)
+            tile = result.tile
+            point_targets += result.point_targets
             for sink in sinks:
-                sink(tile, out_mean, out_std)
+                sink(tile, result.mean, result.std)
             done += 1
             progress(SCAN_SHARE + (1 - SCAN_SHARE) * done / len(plan.tiles))
             bottom = tile.row + tile.rows
@@ -234,6 +335,39 @@ def resolve_model_path(model_path: str | None) -> str:
             ".onnx file in MODEL (training/README.md explains how to train one)."
         )
     return default
+
+
+MEAN, STD = "posterior mean", "posterior std"
+
+
+def band_description(output_domain: str, what: str) -> str:
+    """Description of an output band (``what`` is :data:`MEAN` or :data:`STD`)."""
+    return f"{output_domain} {what}"
+
+
+def output_metadata(session: ModelSession, output_domain: str, band: int) -> dict:
+    """Metadata items of the outputs known before the run."""
+    return {
+        "S2V_MODEL": session.card.summary(),
+        "S2V_DOMAIN": output_domain,
+        "S2V_SOURCE_BAND": str(band),
+    }
+
+
+def report_metadata(report: DespeckleReport) -> dict:
+    """Metadata items of the outputs known after the run."""
+    return {
+        "S2V_LOOKS": report.looks,
+        "S2V_SCALE": report.scale,
+        "S2V_POINT_TARGETS": report.point_targets,
+        "S2V_EXECUTION_PROVIDER": report.execution_provider,
+    }
+
+
+def output_nodata(info: BandInfo) -> float:
+    """Nodata value of the outputs: the input's when finite, else NaN."""
+    nodata = info.nodata
+    return float(nodata) if nodata is not None and np.isfinite(nodata) else float("nan")
 
 
 def despeckle_raster(
@@ -301,15 +435,10 @@ def despeckle_raster(
             log("DEVICE auto: CUDA is not usable here (needs onnxruntime-gpu), running on the CPU.")
         log(f"Execution provider: {session.provider} (DEVICE {device})")
         output_domain = INTENSITY if source.info.is_complex else domain
-        nodata = source.info.nodata
-        nodata = float(nodata) if nodata is not None and np.isfinite(nodata) else float("nan")
+        nodata = output_nodata(source.info)
         georeferencing = source.georeferencing()
         width, height = source.info.width, source.info.height
-        metadata = {
-            "S2V_MODEL": session.card.summary(),
-            "S2V_DOMAIN": output_domain,
-            "S2V_SOURCE_BAND": str(band),
-        }
+        metadata = output_metadata(session, output_domain, band)
         writers = [
             RasterWriter(
                 path,
@@ -320,9 +449,9 @@ def despeckle_raster(
                 georeferencing,
                 nodata,
                 metadata,
-                [f"{output_domain} {what}"],
+                [band_description(output_domain, what)],
             )
-            for path, what in ((output_path, "posterior mean"), (uncertainty_path, "posterior std"))
+            for path, what in ((output_path, MEAN), (uncertainty_path, STD))
             if path
         ]
         sinks = [lambda tile, mean, std: writers[0].write(mean, tile.row, tile.col)]
@@ -343,12 +472,7 @@ def despeckle_raster(
                 batch_pixels,
             )
             for writer in writers:
-                for key, value in (
-                    ("S2V_LOOKS", report.looks),
-                    ("S2V_SCALE", report.scale),
-                    ("S2V_POINT_TARGETS", report.point_targets),
-                    ("S2V_EXECUTION_PROVIDER", report.execution_provider),
-                ):
+                for key, value in report_metadata(report).items():
                     writer.set_metadata_item(key, value)
         except BaseException:
             for writer in writers:
@@ -409,7 +533,11 @@ __all__ = [
     "AMPLITUDE",
     "INTENSITY",
     "DespeckleReport",
+    "Scene",
+    "TileResult",
     "despeckle_array",
     "despeckle_raster",
+    "despeckle_tiles",
+    "prepare_scene",
     "scan_intensity",
 ]
