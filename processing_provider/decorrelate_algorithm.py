@@ -24,8 +24,9 @@ from ..s2v_plugin.decorrelate import (
     OUTPUT_FORMATS,
     decorrelate_raster,
 )
+from ..s2v_plugin.io.sentinel1_safe import is_safe_input, tops_for_raster
+from ..s2v_plugin.sentinel1 import decorrelate_sentinel1
 from .common import Speckle2VoidAlgorithm, engine_errors, feedback_callbacks, gdal_raster_path
-from .sentinel1_input import decorrelate_safe, is_safe_input, tops_geometry
 
 _COMPLEX_TYPES = (Qgis.CInt16, Qgis.CInt32, Qgis.CFloat32, Qgis.CFloat64)
 
@@ -243,12 +244,12 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
             safe = layer.source()  # a SENTINEL1_CALIB subdataset loaded in QGIS
         if is_safe_input(safe):
             with engine_errors():
-                summary = decorrelate_safe(
+                report = decorrelate_sentinel1(
                     str(safe), output, output_format, progress, is_cancelled, feedback.pushInfo
                 )
-            return {self.OUTPUT: output, self.ESTIMATES: summary}
+            return {self.OUTPUT: output, self.ESTIMATES: report.summary()}
         with engine_errors():
-            tops = tops_geometry(
+            tops = tops_for_raster(
                 gdal_raster_path(layer),
                 self.parameterAsFile(parameters, self.ANNOTATION, context),
                 self.parameterAsInt(parameters, self.FIRST_LINE, context),

@@ -226,6 +226,7 @@ def despeckle_sentinel1(
     progress: Callable[[float], None] | None = None,
     is_cancelled: Callable[[], bool] | None = None,
     log: Callable[[str], None] | None = None,
+    amplitude: bool = False,
 ) -> Sentinel1Report:
     """Despeckle one swath of a Sentinel-1 SLC product.
 
@@ -251,6 +252,8 @@ def despeckle_sentinel1(
     point_target_factor : float
         Decorrelation point-target factor.
     progress, is_cancelled, log : callables, optional
+    amplitude : bool
+        Write the square root of the result (amplitude instead of intensity).
 
     Returns
     -------
@@ -338,7 +341,9 @@ def despeckle_sentinel1(
             row_factor = plan.line_spacing / first.azimuth_time_interval
             report.size = (plan.lines, plan.samples)
             report.pixel_factors = (row_factor, plan.sample_spacing)
-            _write(output_path, bands, gcps, report, despeckle)
+            if amplitude:
+                bands = [np.sqrt(band) for band in bands]
+            _write(output_path, bands, gcps, report, despeckle, amplitude)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     progress(1.0)
@@ -405,9 +410,11 @@ def _calibrated(image, plan, pieces, tables, calibration) -> np.ndarray:
     return calibrate(image, calibration_lut(vectors, calibration, times, samples), noise_values)
 
 
-def _write(path: str, bands, gcps, report: Sentinel1Report, despeckled: bool) -> None:
+def _write(path: str, bands, gcps, report, despeckled: bool, amplitude: bool = False) -> None:
     height, width = bands[0].shape
     what = report.calibration if report.calibration != "none" else "intensity (DN^2)"
+    if amplitude:
+        what = f"amplitude (square root of {what})"
     stage = "despeckled" if despeckled else "decorrelated"
     metadata = {
         "S2V_SENTINEL1_PRODUCT": report.product,
@@ -433,3 +440,66 @@ def _write(path: str, bands, gcps, report: Sentinel1Report, despeckled: bool) ->
     ) as writer:
         for index, band in enumerate(bands):
             writer.write(band, 0, 0, band=index + 1)
+
+
+def decorrelate_sentinel1(
+    input_path: str,
+    output_path: str,
+    output_format: str = "intensity",
+    progress: Callable[[float], None] | None = None,
+    is_cancelled: Callable[[], bool] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Sentinel1Report:
+    """Deramp, decorrelate and deburst one swath of a SAFE product (all bursts, every
+    polarisation as a band), without despeckling: what "Decorrelate speckle" does with a SAFE
+    input.
+
+    Parameters
+    ----------
+    input_path : str
+        SAFE folder, manifest.safe, .zip, or a ``SENTINEL1_CALIB:...:IW1_VV:...`` subdataset
+        name (that swath and polarisation; otherwise the first swath, all polarisations).
+    output_format : {"intensity", "amplitude"}
+        Debursted complex output is not offered (it would need reramping every burst on a
+        common grid).
+    """
+    from .io.sentinel1_safe import split_subdataset
+
+    if output_format not in ("intensity", "amplitude"):
+        raise InputError(
+            "A SAFE product is decorrelated burst by burst and debursted into an intensity or "
+            "amplitude image: choose OUTPUT_FORMAT intensity or amplitude (or give a "
+            "measurement TIFF with ANNOTATION for a complex output)."
+        )
+    path, swath, pol = split_subdataset(str(input_path))
+    report = despeckle_sentinel1(
+        path,
+        output_path,
+        swath=swath,
+        polarisations=[pol] if pol else None,
+        despeckle=False,
+        progress=progress,
+        is_cancelled=is_cancelled,
+        log=log,
+        amplitude=output_format == "amplitude",
+    )
+    return report
+
+
+def decorrelate_measurement(
+    input_path: str,
+    output_path: str,
+    annotation: str | None = None,
+    first_line: int = 0,
+    first_sample: int = 0,
+    **kwargs,
+):
+    """:func:`..decorrelate.decorrelate_raster` of a raster that may be a Sentinel-1 TOPS
+    measurement or crop: deramped with ``annotation`` (or the one beside a SAFE's TIFF) at the
+    crop's offsets; other rasters are decorrelated as they are. ``kwargs`` go to
+    ``decorrelate_raster``."""
+    from .decorrelate import decorrelate_raster
+    from .io.sentinel1_safe import tops_for_raster
+
+    tops = tops_for_raster(input_path, annotation, first_line, first_sample)
+    return decorrelate_raster(input_path, output_path, tops=tops, **kwargs)

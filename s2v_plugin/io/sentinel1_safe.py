@@ -796,3 +796,35 @@ def expected_annotation(raster_path: str) -> str:
         "The annotation expected is the XML in the product's annotation/ folder named like the "
         "measurement TIFF the raster comes from (s1?-<swath>-slc-<pol>-...xml)."
     )
+
+
+def tops_for_raster(
+    raster_path: str, annotation: str | None = None, first_line: int = 0, first_sample: int = 0
+):
+    """The :class:`~..core.tops_deramp.SwathRamp` of a Sentinel-1 TOPS raster, or None.
+
+    The annotation is ``annotation`` or, for a measurement TIFF inside a SAFE folder, the one
+    beside it (no manual step). Offsets without an annotation are refused; a stripmap
+    annotation gives None (nothing to deramp).
+    """
+    from ..core.tops_deramp import SwathRamp
+
+    annotation = annotation or None
+    if annotation is None and os.path.isfile(str(raster_path)):
+        annotation = annotation_beside(raster_path)
+    if annotation is None:
+        if first_line or first_sample:
+            raise InputError(
+                "FIRST_LINE/FIRST_SAMPLE locate a crop in a Sentinel-1 swath: also give the "
+                "swath's annotation XML (ANNOTATION)."
+            )
+        return None
+    if not os.path.isfile(annotation):
+        raise InputError(
+            f"The annotation XML '{annotation}' does not exist: give the XML from the product's "
+            "annotation/ folder named like the measurement TIFF (s1?-iw?-slc-??-...xml)."
+        )
+    parsed = parse_annotation(annotation)
+    if not parsed.is_tops:
+        return None
+    return SwathRamp(parsed, first_line, first_sample)
