@@ -53,28 +53,28 @@ class Sentinel1Algorithm(Speckle2VoidAlgorithm):
         return (
             "Runs the whole Speckle2Void chain on a Sentinel-1 single-look complex product as "
             "downloaded. For each polarisation of the chosen swath, each burst is read "
-            "(samples outside the annotation's valid window become nodata), <b>deramped</b> "
-            "(the TOPS azimuth chirp removed, ESA note S1-TN-MDA-52-7445) and <b>decorrelated</b> "
-            "(spectrum whitened, oversampling removed, as in <i>Decorrelate speckle</i>); the "
-            "bursts are then <b>debursted</b> (joined at the middle of their overlaps, in radar "
-            "geometry) and the joined swath is <b>despeckled</b>: the overlaps are narrower than "
+            "(samples outside the annotation's valid window become nodata), deramped "
+            "(the TOPS azimuth chirp removed, ESA note S1-TN-MDA-52-7445) and decorrelated "
+            "(spectrum whitened, oversampling removed, as in Decorrelate speckle); the "
+            "bursts are then debursted (joined at the middle of their overlaps, in radar "
+            "geometry) and the joined swath is despeckled: the overlaps are narrower than "
             "the network's receptive field, so despeckling burst by burst would leave seams. "
-            "The result can be <b>calibrated</b> after despeckling (the calibration gain varies "
+            "The result can be calibrated after despeckling (the calibration gain varies "
             "slowly and commutes with the posterior mean; noise is subtracted from the "
             "despeckled mean, where it is unbiased, and negative values are set to 0).\n\n"
-            "<b>Input</b>: the .SAFE folder, its manifest.safe or the downloaded .zip of an IW, "
+            "Input: the .SAFE folder, its manifest.safe or the downloaded .zip of an IW, "
             "EW or SM SLC product. GRD products are refused (already detected: use "
-            "<i>Despeckle (Speckle2Void)</i> on them).\n"
-            "<b>Swath</b>: one swath per run (IW1-3, EW1-5; Auto: the first in the product). "
+            "Despeckle (Speckle2Void) on them).\n"
+            "Swath: one swath per run (IW1-3, EW1-5; Auto: the first in the product). "
             "Merging swaths is not done: run once per swath.\n"
-            "<b>Polarisation</b>: one, or All (each polarisation becomes a band of the output).\n"
-            "<b>Bursts</b>: consecutive 1-based bursts such as 3-5; empty: all. A whole IW "
+            "Polarisation: one, or All (each polarisation becomes a band of the output).\n"
+            "Bursts: consecutive 1-based bursts such as 3-5; empty: all. A whole IW "
             "swath is about 120 megapixels: more than 15 minutes on a CPU, so a few bursts is "
             "the common case.\n"
-            "<b>Calibration</b>: none (intensity in DN²), sigma0, beta0 or gamma0 (linear), "
+            "Calibration: none (intensity in DN²), sigma0, beta0 or gamma0 (linear), "
             "from the product's calibration vectors interpolated bilinearly.\n"
-            "<b>Noise removal</b>: subtract the product's thermal noise.\n\n"
-            "<b>Output</b>: float32 GeoTIFF in radar geometry (rows azimuth, columns slant "
+            "Noise removal: subtract the product's thermal noise.\n\n"
+            "Output: float32 GeoTIFF in radar geometry (rows azimuth, columns slant "
             "range; pixels larger than the input's by the oversampling factors, written to the "
             "metadata), one band per polarisation, GCPs from the annotation's geolocation grid "
             "so that QGIS shows it roughly in place.\n\n"
@@ -87,7 +87,6 @@ class Sentinel1Algorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterFile(
                 self.INPUT,
                 "Sentinel-1 SLC product (.SAFE folder, .zip or manifest.safe)",
-                behavior=QgsProcessingParameterFile.File,
                 fileFilter="Sentinel-1 SAFE (manifest.safe *.zip *.SAFE);;All files (*)",
             )
         )

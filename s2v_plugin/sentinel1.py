@@ -65,6 +65,7 @@ class Sentinel1Report:
     size: tuple = (0, 0)
     pixel_factors: tuple = (1.0, 1.0)
     notes: list = field(default_factory=list)
+    metadata: dict = field(default_factory=dict)
 
     def summary(self) -> str:
         """Multi-line summary for logs."""
@@ -331,7 +332,7 @@ def despeckle_sentinel1(
                 joined = plan.assemble(grids, [p.intensity for p in pieces])
                 log(f"{swath} {pol}: debursted to {plan.samples} x {plan.lines} pixels")
                 if despeckle:
-                    joined = _despeckle(
+                    joined, report.metadata = _despeckle(
                         joined, scratch, index, model_path, device, tile_size,
                         stage(0.3, 0.95), is_cancelled, log,
                     )  # fmt: skip
@@ -390,10 +391,11 @@ def _despeckle(image, scratch, index, model_path, device, tile_size, progress, i
     dataset = gdal.Open(target)
     data = dataset.GetRasterBand(1).ReadAsArray().astype(np.float32)
     nodata = dataset.GetRasterBand(1).GetNoDataValue()
+    metadata = {k: v for k, v in (dataset.GetMetadata() or {}).items() if k.startswith("S2V_")}
     dataset = None
     if nodata is not None and not np.isnan(nodata):
         data[data == nodata] = np.nan
-    return data
+    return data, metadata
 
 
 def _calibrated(image, plan, pieces, tables, calibration) -> np.ndarray:
@@ -414,9 +416,13 @@ def _write(path: str, bands, gcps, report, despeckled: bool, amplitude: bool = F
     height, width = bands[0].shape
     what = report.calibration if report.calibration != "none" else "intensity (DN^2)"
     if amplitude:
-        what = f"amplitude (square root of {what})"
+        what = "amplitude" if report.calibration == "none" else f"amplitude ({what})"
     stage = "despeckled" if despeckled else "decorrelated"
-    metadata = {
+    metadata = dict(report.metadata)  # the despeckler's provenance (S2V_MODEL, S2V_LOOKS, ...)
+    metadata["S2V_DOMAIN"] = "amplitude" if amplitude else "intensity"
+    if not despeckled:  # white single-look speckle, for the input description of later steps
+        metadata["S2V_DECORRELATION_DECORRELATED"] = "YES"
+    metadata |= {
         "S2V_SENTINEL1_PRODUCT": report.product,
         "S2V_SENTINEL1_SWATH": report.swath,
         "S2V_SENTINEL1_POLARISATIONS": ",".join(report.polarisations),

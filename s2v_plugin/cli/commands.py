@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..core.classic_filters import FILTERS
-from ..core.domain import DOMAINS
+from ..core.domain import AUTO, DOMAIN_OPTIONS
 from ..runtime.session import DEVICES
 
 
@@ -179,7 +179,11 @@ def _band(key="BAND", what="band") -> Option:
 
 
 _DOMAIN = Option(
-    "DOMAIN", "enum", DOMAINS[0], DOMAINS, help="domain of a real band: " + " or ".join(DOMAINS)
+    "DOMAIN",
+    "enum",
+    AUTO,
+    DOMAIN_OPTIONS,
+    help="domain of a real band: intensity, amplitude or auto (from metadata and statistics)",
 )
 
 
@@ -202,7 +206,11 @@ def _commands() -> dict[str, Command]:
             _band(),
             _DOMAIN,
             Option(
-                "LOOKS", "float", None, minimum=1.0, help="number of looks (default: the model's)"
+                "LOOKS",
+                "float",
+                None,
+                minimum=1.0,
+                help="number of looks (default: 1 for complex data, else estimated)",
             ),
             Option(
                 "MODEL", "path", None, help="Speckle2Void .onnx model (default: the shipped one)"
@@ -257,7 +265,13 @@ def _commands() -> dict[str, Command]:
                 help="the filter",
             ),
             Option("WINDOW_SIZE", "int", 7, minimum=3, help="window size in pixels (odd)"),
-            Option("LOOKS", "float", 1.0, minimum=0.01, help="number of looks of the input"),
+            Option(
+                "LOOKS",
+                "float",
+                None,
+                minimum=0.01,
+                help="number of looks of the input (default: 1 for complex data, else estimated)",
+            ),
             Option("DAMPING", "float", 2.0, minimum=0.0, help="Frost damping factor"),
             Option("SIGMA", "float", 0.9, minimum=0.05, help="Lee Sigma level"),
             Option(
@@ -341,7 +355,13 @@ def _commands() -> dict[str, Command]:
             Option("REFERENCE", "path", None, help="clean reference raster, for PSNR and SSIM"),
             _band("REFERENCE_BAND", "band of the reference raster"),
             _DOMAIN,
-            Option("LOOKS", "float", 1.0, minimum=0.01, help="number of looks of the noisy raster"),
+            Option(
+                "LOOKS",
+                "float",
+                None,
+                minimum=0.01,
+                help="number of looks of the noisy raster (default: 1 for complex, else estimated)",
+            ),
             Option("COMPARE_CLASSIC", "bool", True, help="also score the classic filters"),
         ),
         outputs={"OUTPUT_RATIO": "ratio", "OUTPUT_HTML": "evaluation"},

@@ -161,6 +161,10 @@ class RasterWriter:
     def set_metadata_item(self, key: str, value: str) -> None:
         self._dataset.SetMetadataItem(str(key), str(value))
 
+    def set_unit_type(self, unit: str, band: int = 1) -> None:
+        """Set a band's unit (for example ``"linear intensity"``)."""
+        self._dataset.GetRasterBand(band).SetUnitType(str(unit))
+
     def commit(self) -> str:
         """Finish the file and move it to its destination; returns the destination path."""
         try:
