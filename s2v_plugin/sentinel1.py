@@ -379,6 +379,7 @@ def _despeckle(image, scratch, index, model_path, device, tile_size, progress, i
         source,
         target,
         domain="intensity",
+        looks=1.0,  # decorrelated single-look speckle
         model_path=model_path,
         tile_size=tile_size or DEFAULT_TILE_SIZE,
         device=device,
