@@ -33,6 +33,7 @@ from ..io.blocks import assemble_blocks, write_block
 from ..io.georeferencing import Georeferencing
 from ..io.input_description import describe_source
 from ..io.raster_source import RasterSource
+from ..provenance import UNITS
 from ..runtime.session import ModelSession
 
 _SESSIONS: dict[tuple, ModelSession] = {}
@@ -208,6 +209,7 @@ def assemble(job: DespeckleJob, info: SceneInfo, blocks: list[BlockDone], scratc
         georeferencing=info.georeferencing,
         nodata=info.nodata,
         metadata={**info.metadata, **report_metadata(report)},
+        unit=UNITS[scene.output_domain],
     )
     return report
 
