@@ -111,14 +111,12 @@ def test_deramp_then_reramp_is_the_identity(crop):
 def test_decorrelated_crop_is_white_in_32_line_blocks(crop, sar_data, tmp_path, output):
     slc, annotation, _, _ = crop
     tops = SwathRamp(annotation, FIRST_LINE, FIRST_SAMPLE)
-    # point targets off: on this half-sea crop the global-median threshold flags ~30 000 land
-    # pixels, which are put back unwhitened (measured: azimuth lag-1 up to 0.15 with them)
+    # default settings: the local point-target rule keeps ~650 pixels here (the old global
+    # rule flagged ~30 000 land pixels of this half-sea crop, azimuth lag-1 up to 0.15)
     if output == "array":
-        white, report = decorrelate_array(slc, point_target_factor=0, tops=tops)
+        white, report = decorrelate_array(slc, tops=tops)
     else:
-        report = decorrelate_raster(
-            str(sar_data / CROP), str(tmp_path / "white.tif"), point_target_factor=0, tops=tops
-        )
+        report = decorrelate_raster(str(sar_data / CROP), str(tmp_path / "white.tif"), tops=tops)
         white = gdal.Open(str(tmp_path / "white.tif")).ReadAsArray()
     rows = int(LAND_ROWS / report.pixel_factors[0])
 

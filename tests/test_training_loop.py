@@ -33,7 +33,7 @@ def test_scenes_are_normalised_to_mean_one_with_point_targets_clipped_and_masked
     intensity = np.ones((20, 20), np.float32)
     intensity[3, 4] = 1000.0
     intensity[5, 5] = np.nan
-    scene = prepare_scene(intensity, point_target_factor=50.0)
+    scene = prepare_scene(intensity, point_target_factor=50.0, point_target_pfa=0.0)
     assert scene.image[0, 0] == pytest.approx(1.0)
     assert scene.image[3, 4] == pytest.approx(50.0)
     assert not scene.mask[3, 4] and not scene.mask[5, 5] and scene.mask[0, 0]
