@@ -79,3 +79,16 @@ def test_the_prior_predictive_tail_matches_monte_carlo(looks):
 
 def test_the_one_look_tail_has_its_closed_form():
     assert prior_tail(3.0, 2.0, 5.0, 1.0) == pytest.approx((2.0 / 7.0) ** 3)
+
+
+def test_the_model_card_carries_the_probability_with_a_default():
+    import json
+
+    from s2v_plugin.core.errors import ModelError
+    from s2v_plugin.runtime.model_card import ModelCard
+
+    base = {"name": "m", "model_version": "1", "receptive_field": 3}
+    assert ModelCard.from_json(json.dumps(base)).point_target_pfa == 1e-6  # cards before 1.2
+    assert ModelCard.from_json(json.dumps({**base, "point_target_pfa": 0.0})).point_target_pfa == 0
+    with pytest.raises(ModelError, match="point_target_pfa"):
+        ModelCard.from_json(json.dumps({**base, "point_target_pfa": 1.0}))

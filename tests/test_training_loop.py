@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -112,3 +114,20 @@ def test_fine_tuning_starts_from_the_given_weights_in_a_new_folder(tmp_path):
     log = (tmp_path / "b" / "train.log").read_text()
     assert "fine-tuning from" in log
     assert torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False)["step"] == 3
+
+
+def test_a_run_resumes_on_a_machine_without_its_rasters(tmp_path):
+    # A committed checkpoint resumed elsewhere: the rasters recorded in it are gone.
+    from rasters import gamma_scene, write_raster
+
+    config = _tiny_config(tmp_path, steps=2)
+    raster = write_raster(tmp_path / "scene.tif", gamma_scene((64, 64)))
+    base = ["--config", str(config), "--threads", "1", "--export-minutes", "0"]
+    out = tmp_path / "run"
+    assert main([*base, "--out", str(out), "--rasters", str(raster)]) == 0
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert state["data_config"]["rasters"] == [str(Path(raster).resolve())]
+    os.remove(raster)
+    assert main([*base, "--out", str(out), "--steps", "3"]) == 0
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 3
+    assert "rasters not found" in (out / "train.log").read_text()

@@ -87,6 +87,20 @@ def _data_config(config: dict, args: argparse.Namespace) -> DataConfig:
     return DataConfig(**data)
 
 
+def _resumed_data(state: dict, args: argparse.Namespace) -> DataConfig:
+    """The checkpoint's data settings. A run resumed on another machine (or from a committed
+    checkpoint) finds its rasters where ``--rasters`` says, or trains without the missing ones."""
+    data = dict(state["data_config"])
+    if args.rasters:
+        data["rasters"] = tuple(str(Path(p).resolve()) for p in args.rasters)
+    rasters = tuple(data.get("rasters", ()))
+    missing = [p for p in rasters if not Path(p).exists()]
+    if missing:
+        LOG.warning("rasters not found, training without them: %s", ", ".join(missing))
+        data["rasters"] = tuple(p for p in rasters if p not in missing)
+    return DataConfig(**data)
+
+
 def validation_batch(
     data_cfg: DataConfig, batch: int, patch: int, seed: int = 12345, batches: int = 4
 ):
@@ -161,7 +175,7 @@ def _train(args: argparse.Namespace, out: Path) -> Path:
         model.load_state_dict(init["model"])
         LOG.info("fine-tuning from %s (step %d)", args.init, init["step"])
 
-    data_cfg = _data_config(config, args) if not resume else DataConfig(**state["data_config"])
+    data_cfg = _data_config(config, args) if not resume else _resumed_data(state, args)
     sampler = PatchSampler(data_cfg, seed=seed + step)
     val_y, val_m = validation_batch(data_cfg, tcfg["batch"], tcfg["patch"])
     data_summary = {
@@ -214,6 +228,7 @@ def _train(args: argparse.Namespace, out: Path) -> Path:
             tcfg.get("looks", 1.0),
             data_cfg.point_target_factor,
             training=training_summary(snap),
+            point_target_pfa=data_cfg.point_target_pfa,
         )
         export_onnx(cpu_model, out / "model.onnx", card)
         LOG.info("exported model.onnx at step %d (%s)", step, tag)
