@@ -367,7 +367,7 @@ def _replan(plan: DeburstPlan, grids) -> DeburstPlan:
 
 
 def _despeckle(image, scratch, index, model_path, device, tile_size, progress, is_cancelled, log):
-    from .despeckle import DEFAULT_TILE_SIZE, despeckle_raster
+    from .despeckle import despeckle_raster
 
     source = os.path.join(scratch, f"decorrelated_{index}.tif")
     target = os.path.join(scratch, f"despeckled_{index}.tif")
@@ -381,7 +381,7 @@ def _despeckle(image, scratch, index, model_path, device, tile_size, progress, i
         domain="intensity",
         looks=1.0,  # decorrelated single-look speckle
         model_path=model_path,
-        tile_size=tile_size or DEFAULT_TILE_SIZE,
+        tile_size=tile_size,
         device=device,
         progress=progress,
         is_cancelled=is_cancelled,
