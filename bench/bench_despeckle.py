@@ -6,7 +6,7 @@ the peak resident memory of that subprocess and the share of time spent outside 
 (reading, normalisation, stitching, writing).
 
 Usage:
-    python bench/bench_despeckle.py [--sizes 2048 8192] [--model default|analytic|PATH]
+    python -m bench.bench_despeckle [--sizes 2048 8192] [--model default|analytic|PATH]
                                     [--tile-size 1024] [--device auto]
 """
 
@@ -26,8 +26,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 
 def write_scene(path: Path, size: int, seed: int = 0) -> None:
@@ -50,7 +48,7 @@ def write_scene(path: Path, size: int, seed: int = 0) -> None:
 
 def resolve_model(choice: str, folder: Path) -> str:
     if choice == "analytic":
-        from onnx_models import neighbour_mean_model
+        from tests.onnx_models import neighbour_mean_model
 
         return neighbour_mean_model(folder / "analytic.onnx")
     if choice == "default":
@@ -115,7 +113,8 @@ def main() -> None:
             write_scene(source, size)
             command = [
                 sys.executable,
-                __file__,
+                "-m",
+                "bench.bench_despeckle",
                 "--child",
                 "--input",
                 str(source),
@@ -128,7 +127,7 @@ def main() -> None:
                 "--device",
                 args.device,
             ]
-            done = subprocess.run(command, capture_output=True, text=True, check=True)
+            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
             figures = json.loads(done.stdout.strip().splitlines()[-1])
             megapixels = size * size / 1e6
             outside = 100 * (1 - figures["network"] / figures["wall"])

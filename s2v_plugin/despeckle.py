@@ -31,15 +31,16 @@ from .core.domain import (
     std_from_intensity,
     to_intensity,
 )
-from .core.errors import Cancelled, InputError
+from .core.errors import InputError
 from .core.intensity_scale import IntensityScale, scale_from_samples
-from .core.tiling import TilePlan, plan_tiles
+from .core.tiling import plan_tiles
 from .io.band_scan import scan_band
-from .io.raster_source import BandInfo, RasterSource
-from .io.raster_writer import BLOCK_SIZE, RasterWriter, check_writable
-from .io.windows import core_of, read_window
+from .io.raster_source import ArraySource, RasterSource
+from .io.raster_writer import RasterWriter, check_writable
+from .io.windows import core_of
 from .runtime.models import default_model_path
 from .runtime.session import ModelSession
+from .tiled_run import ArrayOutput, Callbacks, all_or_nothing, run_tiles
 
 LOG = logging.getLogger(__name__)
 
@@ -66,30 +67,6 @@ class DespeckleReport:
     network_seconds: float
     total_seconds: float
     output_domain: str
-
-
-class ArraySource:
-    """An in-memory 2-D array behind the reading interface of :class:`RasterSource`."""
-
-    def __init__(self, array: np.ndarray) -> None:
-        if array.ndim != 2:
-            raise InputError(f"Expected a 2-D image, got an array of shape {array.shape}.")
-        self._array = array
-        self.info = BandInfo(
-            width=array.shape[1],
-            height=array.shape[0],
-            band_count=1,
-            data_type=str(array.dtype),
-            is_complex=np.iscomplexobj(array),
-            nodata=None,
-            block_size=(array.shape[1], array.shape[0]),
-        )
-
-    def read(self, row: int, col: int, rows: int, cols: int) -> np.ndarray:
-        return self._array[row : row + rows, col : col + cols]
-
-    def read_indices(self, row_indices: np.ndarray, col_indices: np.ndarray) -> np.ndarray:
-        return self._array[np.ix_(row_indices, col_indices)]
 
 
 def scan_intensity(
@@ -140,18 +117,6 @@ class Despeckler:
         return mean * factor, std * factor, targets
 
 
-def _stop_if_cancelled(is_cancelled: Callable[[], bool]) -> None:
-    if is_cancelled():
-        raise Cancelled("Cancelled by the user; the partial output was removed.")
-
-
-def _batches(plan: TilePlan, batch_pixels: int):
-    size = max(1, batch_pixels // (plan.window_rows * plan.window_cols))
-    tiles = plan.tiles
-    for start in range(0, len(tiles), size):
-        yield tiles[start : start + size]
-
-
 def _check_options(domain: str, looks: float | None, tile_size: int) -> None:
     if domain not in DOMAINS:
         raise InputError(f"DOMAIN must be one of {DOMAINS}, not {domain!r}.")
@@ -164,48 +129,50 @@ def _check_options(domain: str, looks: float | None, tile_size: int) -> None:
 def _run(
     source,
     session: ModelSession,
+    outputs: list,
+    *,
     domain: str,
     looks: float | None,
     tile_size: int,
     point_target_factor: float | None,
-    sinks: list[Callable],
-    flush: Callable[[], None],
-    progress: Callable[[float], None],
-    is_cancelled: Callable[[], bool],
+    callbacks: Callbacks,
     batch_pixels: int,
 ) -> DespeckleReport:
-    """Shared loop of :func:`despeckle_raster` and :func:`despeckle_array`."""
+    """Shared run of :func:`despeckle_raster` and :func:`despeckle_array`: scan, then the tiled
+    run writing the posterior mean (and std, when a second output is given) into ``outputs``."""
     started = time.perf_counter()
     card = session.card
     looks = float(card.looks if looks is None else looks)
     factor = card.point_target_factor if point_target_factor is None else point_target_factor
-    scale = scan_intensity(source, domain, factor, lambda f: progress(SCAN_SHARE * f))
+    scale = scan_intensity(source, domain, factor, callbacks.part(0.0, SCAN_SHARE))
     despeckler = Despeckler(session, looks, scale)
     plan = plan_tiles(
         source.info.height, source.info.width, tile_size, card.receptive_field, card.size_multiple
     )
     output_domain = INTENSITY if source.info.is_complex else domain
-    point_targets, done = 0, 0
-    for batch in _batches(plan, batch_pixels):
-        _stop_if_cancelled(is_cancelled)
-        windows = np.stack(
-            [to_intensity(read_window(source, plan, tile), domain) for tile in batch]
-        )
-        mean, std, targets = despeckler.estimate(windows)
-        for index, tile in enumerate(batch):
-            _stop_if_cancelled(is_cancelled)
+    point_targets = 0
+
+    def compute(tiles, windows):
+        nonlocal point_targets
+        mean, std, targets = despeckler.estimate(to_intensity(windows, domain))
+        results = []
+        for index, tile in enumerate(tiles):
             tile_mean = core_of(mean[index], tile)
             point_targets += int(core_of(targets[index], tile).sum())
             out_mean = from_intensity(tile_mean, output_domain)
             out_std = std_from_intensity(core_of(std[index], tile), tile_mean, output_domain)
-            for sink in sinks:
-                sink(tile, out_mean, out_std)
-            done += 1
-            progress(SCAN_SHARE + (1 - SCAN_SHARE) * done / len(plan.tiles))
-            bottom = tile.row + tile.rows
-            row_done = tile.col + tile.cols == plan.width
-            if row_done and (bottom % BLOCK_SIZE == 0 or bottom == plan.height):
-                flush()  # whole output blocks only, so none is compressed twice
+            results.append((out_mean, out_std))
+        return results
+
+    run_tiles(
+        source,
+        plan,
+        compute,
+        outputs,
+        callbacks=callbacks,
+        progress_range=(SCAN_SHARE, 1.0),
+        batch_pixels=batch_pixels,
+    )
     return DespeckleReport(
         model=card.summary(),
         execution_provider=session.provider,
@@ -288,9 +255,8 @@ def despeckle_raster(
     S2VError
         With an actionable message; no output file is left behind.
     """
-    progress = progress or (lambda fraction: None)
-    is_cancelled = is_cancelled or (lambda: False)
-    log = log or LOG.info
+    callbacks = Callbacks.of(progress, is_cancelled, log)
+    log = callbacks.log
     _check_options(domain, looks, tile_size)
     for path in filter(None, (output_path, uncertainty_path)):
         check_writable(path)
@@ -313,34 +279,27 @@ def despeckle_raster(
         writers = [
             RasterWriter(
                 path,
-                width,
-                height,
-                1,
-                np.float32,
-                georeferencing,
-                nodata,
-                metadata,
-                [f"{output_domain} {what}"],
+                width=width,
+                height=height,
+                georeferencing=georeferencing,
+                nodata=nodata,
+                metadata=metadata,
+                band_descriptions=[f"{output_domain} {what}"],
             )
             for path, what in ((output_path, "posterior mean"), (uncertainty_path, "posterior std"))
             if path
         ]
-        sinks = [lambda tile, mean, std: writers[0].write(mean, tile.row, tile.col)]
-        if uncertainty_path:
-            sinks.append(lambda tile, mean, std: writers[1].write(std, tile.row, tile.col))
-        try:
+        with all_or_nothing(writers):
             report = _run(
                 source,
                 session,
-                domain,
-                looks,
-                tile_size,
-                point_target_factor,
-                sinks,
-                lambda: [writer.flush() for writer in writers],
-                progress,
-                is_cancelled,
-                batch_pixels,
+                writers,
+                domain=domain,
+                looks=looks,
+                tile_size=tile_size,
+                point_target_factor=point_target_factor,
+                callbacks=callbacks,
+                batch_pixels=batch_pixels,
             )
             for writer in writers:
                 for key, value in (
@@ -350,12 +309,6 @@ def despeckle_raster(
                     ("S2V_EXECUTION_PROVIDER", report.execution_provider),
                 ):
                     writer.set_metadata_item(key, value)
-        except BaseException:
-            for writer in writers:
-                writer.abort()
-            raise
-        for writer in writers:
-            writer.commit()
     log(
         f"Despeckled {width}x{height} px in {report.tiles} tile(s) of {report.tile_size} px "
         f"(halo {report.halo}); scale {report.scale:.6g}, {report.point_targets} point target(s) "
@@ -382,32 +335,26 @@ def despeckle_array(
     _check_options(domain, looks, tile_size)
     source = ArraySource(image)
     session = ModelSession(resolve_model_path(model_path), device)
-    mean = np.full(image.shape, np.nan, dtype=np.float32)
-    std = np.full(image.shape, np.nan, dtype=np.float32)
-
-    def sink(tile, tile_mean, tile_std):
-        mean[tile.row : tile.row + tile.rows, tile.col : tile.col + tile.cols] = tile_mean
-        std[tile.row : tile.row + tile.rows, tile.col : tile.col + tile.cols] = tile_std
-
+    outputs = [ArrayOutput(*image.shape), ArrayOutput(*image.shape)]
     report = _run(
         source,
         session,
-        domain,
-        looks,
-        tile_size,
-        point_target_factor,
-        [sink],
-        lambda: None,
-        lambda fraction: None,
-        lambda: False,
-        BATCH_PIXELS,
+        outputs,
+        domain=domain,
+        looks=looks,
+        tile_size=tile_size,
+        point_target_factor=point_target_factor,
+        callbacks=Callbacks(),
+        batch_pixels=BATCH_PIXELS,
     )
+    mean, std = (output.array for output in outputs)
     return (mean, std, report) if return_std else mean
 
 
 __all__ = [
     "AMPLITUDE",
     "INTENSITY",
+    "ArraySource",
     "DespeckleReport",
     "despeckle_array",
     "despeckle_raster",

@@ -15,7 +15,6 @@ import datetime
 import json
 import logging
 import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -24,8 +23,6 @@ import torch
 from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from s2v_plugin.runtime.model_card import (  # noqa: E402
     INPUT_NAME,
