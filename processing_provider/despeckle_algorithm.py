@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 from qgis.core import (
+    QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterString,
 )
 
 from ..s2v_plugin.despeckle import DEFAULT_TILE_SIZE, MIN_TILE_SIZE, despeckle_raster
@@ -25,6 +27,28 @@ from .common import (
 )
 
 
+def cluster_despeckler(scheduler: str):
+    """``despeckle_raster`` run on the Dask cluster at ``scheduler``.
+
+    Workers import the engine by its package name, so the client must too: the QGIS Python
+    needs the engine installed as a package (with dask), like every worker.
+    """
+    import importlib
+
+    from ..s2v_plugin.cluster.client import INSTALL_HINT, import_distributed
+
+    import_distributed()
+    try:
+        api = importlib.import_module("s2v_plugin.cluster.api")
+    except ImportError as exc:
+        raise QgsProcessingException(
+            "SCHEDULER needs the Speckle2Void engine installed as a Python package in the "
+            "Python QGIS uses, as on every Dask worker: 'python -m pip install "
+            f"\"speckle2void[dask]\"' (or from this plugin's folder). {INSTALL_HINT}"
+        ) from exc
+    return lambda **arguments: api.despeckle_on_cluster(scheduler, **arguments)
+
+
 class DespeckleAlgorithm(Speckle2VoidAlgorithm):
     """Despeckle a SAR raster band with a Speckle2Void blind-spot network."""
 
@@ -36,6 +60,7 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
     TILE_SIZE = "TILE_SIZE"
     DEVICE = "DEVICE"
     POINT_TARGET_FACTOR = "POINT_TARGET_FACTOR"
+    SCHEDULER = "SCHEDULER"
     OUTPUT = "OUTPUT"
     OUTPUT_UNCERTAINTY = "OUTPUT_UNCERTAINTY"
     EXECUTION_PROVIDER = "EXECUTION_PROVIDER"
@@ -76,7 +101,10 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             "<b>Device</b>: Auto uses CUDA when onnxruntime-gpu can, else the CPU; the log says "
             "which ran.\n"
             "<b>Point target factor</b>: pixels brighter than this times the median are kept "
-            "unchanged; empty uses the model's value, 0 disables.\n\n"
+            "unchanged; empty uses the model's value, 0 disables.\n"
+            "<b>Dask scheduler</b>: empty runs here; an address (tcp://host:8786) or a "
+            "scheduler .json file runs the same computation on a Dask cluster (needs "
+            "dask.distributed, and input and outputs on paths every worker can reach).\n\n"
             "<b>Outputs</b>: the despeckled band as float32 in the input's units (intensity in, "
             "intensity out; amplitude in, amplitude out; complex in, intensity out), and "
             "optionally the posterior standard deviation in the same units. Nodata stays nodata; "
@@ -125,6 +153,11 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
                 minValue=0.0,
                 optional=True,
             ),
+            QgsProcessingParameterString(
+                self.SCHEDULER,
+                "Dask scheduler address (empty: run here)",
+                optional=True,
+            ),
         ]
         add_advanced_parameters(self, advanced)
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Despeckled"))
@@ -149,8 +182,9 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         uncertainty = self.parameterAsOutputLayer(parameters, self.OUTPUT_UNCERTAINTY, context)
         progress, is_cancelled = feedback_callbacks(feedback)
+        scheduler = self.parameterAsString(parameters, self.SCHEDULER, context).strip()
         with engine_errors():
-            report = despeckle_raster(
+            report = (cluster_despeckler(scheduler) if scheduler else despeckle_raster)(
                 output_path=output,
                 **sar_band_arguments(self, parameters, context),
                 looks=self._optional_number(parameters, self.LOOKS, context),

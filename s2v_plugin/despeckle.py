@@ -33,11 +33,11 @@ from .core.domain import (
 )
 from .core.errors import InputError
 from .core.intensity_scale import IntensityScale, scale_from_samples
-from .core.tiling import plan_tiles
+from .core.tiling import Tile, TilePlan, plan_tiles
 from .io.band_scan import scan_band
-from .io.raster_source import ArraySource, RasterSource
+from .io.raster_source import ArraySource, BandInfo, RasterSource
 from .io.raster_writer import RasterWriter, check_writable
-from .io.windows import core_of
+from .io.windows import core_of, read_window
 from .runtime.models import default_model_path
 from .runtime.session import ModelSession
 from .tiled_run import ArrayOutput, Callbacks, all_or_nothing, run_tiles
@@ -117,6 +117,122 @@ class Despeckler:
         return mean * factor, std * factor, targets
 
 
+@dataclass(frozen=True)
+class TileResult:
+    """The despeckled core of one tile, in the output domain (NaN = nodata)."""
+
+    tile: Tile
+    mean: np.ndarray
+    std: np.ndarray
+    point_targets: int
+
+
+def despeckle_tiles(
+    despeckler: Despeckler,
+    source,
+    plan: TilePlan,
+    tiles,
+    domain: str,
+    output_domain: str,
+) -> list[TileResult]:
+    """Despeckle some tiles of a plan in one batch: the unit of work of every runner.
+
+    Parameters
+    ----------
+    despeckler : Despeckler
+        The network and the raster's scene-level normalisation (computed over the whole raster
+        first, so that every tile, on any machine, uses the same).
+    source : RasterSource or ArraySource
+        Where the windows are read from.
+    plan : TilePlan
+        The raster's tile plan; ``tiles`` are some of its tiles.
+    domain, output_domain : str
+        Domain of a real input band, and of the output (intensity for complex input).
+
+    Returns
+    -------
+    list of TileResult
+        One per tile, in order, cut to the tile's core.
+    """
+    windows = np.stack([read_window(source, plan, tile) for tile in tiles])
+    return despeckle_windows(despeckler, windows, tiles, domain, output_domain)
+
+
+def despeckle_windows(
+    despeckler: Despeckler,
+    windows: np.ndarray,
+    tiles,
+    domain: str,
+    output_domain: str,
+) -> list[TileResult]:
+    """Despeckle windows already read (``[N, H, W]`` in ``domain``, one per tile); see
+    :func:`despeckle_tiles`."""
+    mean, std, targets = despeckler.estimate(to_intensity(windows, domain))
+    results = []
+    for index, tile in enumerate(tiles):
+        tile_mean = core_of(mean[index], tile)
+        results.append(
+            TileResult(
+                tile=tile,
+                mean=from_intensity(tile_mean, output_domain),
+                std=std_from_intensity(core_of(std[index], tile), tile_mean, output_domain),
+                point_targets=int(core_of(targets[index], tile).sum()),
+            )
+        )
+    return results
+
+
+@dataclass(frozen=True)
+class Scene:
+    """What every tile of one raster shares: looks, scene-level statistics and the tile plan."""
+
+    looks: float
+    scale: IntensityScale
+    plan: TilePlan
+    domain: str
+    output_domain: str
+
+
+def prepare_scene(
+    source,
+    card,
+    domain: str,
+    looks: float | None,
+    tile_size: int,
+    point_target_factor: float | None,
+    progress: Callable[[float], None] | None = None,
+) -> Scene:
+    """Scan the whole raster once and plan its tiles: the first step of every runner.
+
+    The scene-level normalisation and point-target threshold are computed here, over the whole
+    raster, so that tiles processed anywhere (in order, or on many machines) give the same
+    result as one untiled run.
+
+    Parameters
+    ----------
+    source : RasterSource or ArraySource
+        The raster band.
+    card : ModelCard
+        The model's card (looks, point-target factor, receptive field, size multiple).
+    domain : {"intensity", "amplitude"}
+        Domain of a real band.
+    looks, point_target_factor : float, optional
+        Overrides of the card's values.
+    tile_size : int
+        Requested tile core size.
+    progress : callable, optional
+        Fraction of the scan done.
+    """
+    looks = float(card.looks if looks is None else looks)
+    factor = card.point_target_factor if point_target_factor is None else point_target_factor
+    scale = scan_intensity(source, domain, factor, progress)
+    plan = plan_tiles(
+        source.info.height, source.info.width, tile_size, card.receptive_field, card.size_multiple
+    )
+    output_domain = INTENSITY if source.info.is_complex else domain
+    return Scene(looks, scale, plan, domain, output_domain)
+
+
 def _check_options(domain: str, looks: float | None, tile_size: int) -> None:
     if domain not in DOMAINS:
         raise InputError(f"DOMAIN must be one of {DOMAINS}, not {domain!r}.")
@@ -142,31 +258,27 @@ def _run(
     run writing the posterior mean (and std, when a second output is given) into ``outputs``."""
     started = time.perf_counter()
     card = session.card
-    looks = float(card.looks if looks is None else looks)
-    factor = card.point_target_factor if point_target_factor is None else point_target_factor
-    scale = scan_intensity(source, domain, factor, callbacks.part(0.0, SCAN_SHARE))
-    despeckler = Despeckler(session, looks, scale)
-    plan = plan_tiles(
-        source.info.height, source.info.width, tile_size, card.receptive_field, card.size_multiple
+    scene = prepare_scene(
+        source,
+        card,
+        domain,
+        looks,
+        tile_size,
+        point_target_factor,
+        callbacks.part(0.0, SCAN_SHARE),
     )
-    output_domain = INTENSITY if source.info.is_complex else domain
+    despeckler = Despeckler(session, scene.looks, scene.scale)
     point_targets = 0
 
     def compute(tiles, windows):
         nonlocal point_targets
-        mean, std, targets = despeckler.estimate(to_intensity(windows, domain))
-        results = []
-        for index, tile in enumerate(tiles):
-            tile_mean = core_of(mean[index], tile)
-            point_targets += int(core_of(targets[index], tile).sum())
-            out_mean = from_intensity(tile_mean, output_domain)
-            out_std = std_from_intensity(core_of(std[index], tile), tile_mean, output_domain)
-            results.append((out_mean, out_std))
-        return results
+        results = despeckle_windows(despeckler, windows, tiles, domain, scene.output_domain)
+        point_targets += sum(result.point_targets for result in results)
+        return [(result.mean, result.std) for result in results]
 
     run_tiles(
         source,
-        plan,
+        scene.plan,
         compute,
         outputs,
         callbacks=callbacks,
@@ -176,17 +288,17 @@ def _run(
     return DespeckleReport(
         model=card.summary(),
         execution_provider=session.provider,
-        looks=looks,
-        scale=scale.scale,
-        point_target_threshold=scale.threshold,
+        looks=scene.looks,
+        scale=scene.scale.scale,
+        point_target_threshold=scene.scale.threshold,
         point_targets=point_targets,
-        valid_fraction=scale.valid_fraction,
-        tiles=len(plan.tiles),
-        tile_size=plan.core_rows,
-        halo=plan.halo,
+        valid_fraction=scene.scale.valid_fraction,
+        tiles=len(scene.plan.tiles),
+        tile_size=scene.plan.core_rows,
+        halo=scene.plan.halo,
         network_seconds=despeckler.network_seconds,
         total_seconds=time.perf_counter() - started,
-        output_domain=output_domain,
+        output_domain=scene.output_domain,
     )
 
 
@@ -201,6 +313,39 @@ def resolve_model_path(model_path: str | None) -> str:
             ".onnx file in MODEL (training/README.md explains how to train one)."
         )
     return default
+
+
+MEAN, STD = "posterior mean", "posterior std"
+
+
+def band_description(output_domain: str, what: str) -> str:
+    """Description of an output band (``what`` is :data:`MEAN` or :data:`STD`)."""
+    return f"{output_domain} {what}"
+
+
+def output_metadata(session: ModelSession, output_domain: str, band: int) -> dict:
+    """Metadata items of the outputs known before the run."""
+    return {
+        "S2V_MODEL": session.card.summary(),
+        "S2V_DOMAIN": output_domain,
+        "S2V_SOURCE_BAND": str(band),
+    }
+
+
+def report_metadata(report: DespeckleReport) -> dict:
+    """Metadata items of the outputs known after the run."""
+    return {
+        "S2V_LOOKS": report.looks,
+        "S2V_SCALE": report.scale,
+        "S2V_POINT_TARGETS": report.point_targets,
+        "S2V_EXECUTION_PROVIDER": report.execution_provider,
+    }
+
+
+def output_nodata(info: BandInfo) -> float:
+    """Nodata value of the outputs: the input's when finite, else NaN."""
+    nodata = info.nodata
+    return float(nodata) if nodata is not None and np.isfinite(nodata) else float("nan")
 
 
 def despeckle_raster(
@@ -267,26 +412,18 @@ def despeckle_raster(
             log("DEVICE auto: CUDA is not usable here (needs onnxruntime-gpu), running on the CPU.")
         log(f"Execution provider: {session.provider} (DEVICE {device})")
         output_domain = INTENSITY if source.info.is_complex else domain
-        nodata = source.info.nodata
-        nodata = float(nodata) if nodata is not None and np.isfinite(nodata) else float("nan")
-        georeferencing = source.georeferencing()
         width, height = source.info.width, source.info.height
-        metadata = {
-            "S2V_MODEL": session.card.summary(),
-            "S2V_DOMAIN": output_domain,
-            "S2V_SOURCE_BAND": str(band),
-        }
         writers = [
             RasterWriter(
                 path,
                 width=width,
                 height=height,
-                georeferencing=georeferencing,
-                nodata=nodata,
-                metadata=metadata,
-                band_descriptions=[f"{output_domain} {what}"],
+                georeferencing=source.georeferencing(),
+                nodata=output_nodata(source.info),
+                metadata=output_metadata(session, output_domain, band),
+                band_descriptions=[band_description(output_domain, what)],
             )
-            for path, what in ((output_path, "posterior mean"), (uncertainty_path, "posterior std"))
+            for path, what in ((output_path, MEAN), (uncertainty_path, STD))
             if path
         ]
         with all_or_nothing(writers):
@@ -302,12 +439,7 @@ def despeckle_raster(
                 batch_pixels=batch_pixels,
             )
             for writer in writers:
-                for key, value in (
-                    ("S2V_LOOKS", report.looks),
-                    ("S2V_SCALE", report.scale),
-                    ("S2V_POINT_TARGETS", report.point_targets),
-                    ("S2V_EXECUTION_PROVIDER", report.execution_provider),
-                ):
+                for key, value in report_metadata(report).items():
                     writer.set_metadata_item(key, value)
     log(
         f"Despeckled {width}x{height} px in {report.tiles} tile(s) of {report.tile_size} px "
@@ -356,7 +488,12 @@ __all__ = [
     "INTENSITY",
     "ArraySource",
     "DespeckleReport",
+    "Scene",
+    "TileResult",
     "despeckle_array",
     "despeckle_raster",
+    "despeckle_tiles",
+    "despeckle_windows",
+    "prepare_scene",
     "scan_intensity",
 ]

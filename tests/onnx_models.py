@@ -109,3 +109,37 @@ def expected_neighbour_posterior(intensity: np.ndarray, alpha: float = 5.0, look
     )
     beta = (alpha - 1.0) * prior_mean
     return (beta + looks * y) / (alpha + looks - 1.0) * scale
+
+
+def slow_neighbour_model(path, channels: int = 64, layers: int = 6, alpha: float = 5.0) -> str:
+    """:func:`neighbour_mean_model`'s output, plus a stack of convolutions multiplied by zero.
+
+    The extra branch costs real CPU time per pixel (so that tests can act in the middle of a
+    run) without changing the result: outputs equal the analytic model's.
+    """
+    rng = np.random.default_rng(0)
+    weights = [numpy_helper.from_array(NEIGHBOURS.reshape(1, 1, 3, 3), "w")]
+    nodes = [helper.make_node("Conv", ["intensity", "w"], ["m"], pads=[1, 1, 1, 1])]
+    previous, width = "intensity", 1
+    for index in range(layers):
+        name = f"k{index}"
+        kernel = rng.normal(0, 0.1, (channels, width, 3, 3)).astype(np.float32)
+        weights.append(numpy_helper.from_array(kernel, name))
+        nodes.append(helper.make_node("Conv", [previous, name], [f"h{index}"], pads=[1, 1, 1, 1]))
+        previous, width = f"h{index}", channels
+    constants = [
+        numpy_helper.from_array(np.array(alpha, np.float32), "a"),
+        numpy_helper.from_array(np.array(alpha - 1.0, np.float32), "a1"),
+        numpy_helper.from_array(np.array(0.0, np.float32), "zero"),
+    ]
+    nodes += [
+        helper.make_node("ReduceMean", [previous], ["r"], axes=[1], keepdims=1),
+        helper.make_node("Mul", ["r", "zero"], ["z"]),
+        helper.make_node("Add", ["z", "a"], ["alpha"]),
+        helper.make_node("Mul", ["m", "a1"], ["b0"]),
+        helper.make_node("Add", ["b0", "z"], ["beta"]),
+    ]
+    inputs, outputs = _io()
+    graph = helper.make_graph(nodes, "slow_neighbour", inputs, outputs, [*weights, *constants])
+    card = ModelCard(name="test-slow-neighbour", model_version="0", receptive_field=1)
+    return _save(graph, path, card)

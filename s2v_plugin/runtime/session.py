@@ -86,6 +86,8 @@ class ModelSession:
         The .onnx file.
     device : {"auto", "cpu", "cuda"}
         Where to run: auto takes CUDA when its execution provider is usable, else CPU.
+    threads : int
+        CPU threads of one run (onnxruntime's intra-op threads); 0 lets onnxruntime choose.
 
     Attributes
     ----------
@@ -95,7 +97,7 @@ class ModelSession:
         The execution provider actually used (onnxruntime may fall back from CUDA to CPU).
     """
 
-    def __init__(self, path: str, device: str = "auto") -> None:
+    def __init__(self, path: str, device: str = "auto", threads: int = 0) -> None:
         ort = import_onnxruntime()
         if not path or not os.path.isfile(path):
             raise ModelError(
@@ -105,6 +107,9 @@ class ModelSession:
         requested = providers_for(device, ort.get_available_providers())
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        if threads > 0:
+            options.intra_op_num_threads = int(threads)
+            options.inter_op_num_threads = 1
         try:
             self._session = ort.InferenceSession(path, sess_options=options, providers=requested)
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types

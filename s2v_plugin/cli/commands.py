@@ -1,0 +1,363 @@
+"""The command line's sub-commands: the Processing algorithms' parameters, without QGIS.
+
+Every option is one of the algorithm's parameter keys (``TILE_SIZE`` is ``--tile-size``) with
+the same default, taken from the engine constants the algorithm itself uses; a test compares
+these tables with the real algorithms' definitions in QGIS. Each command turns one input and its
+option values into a job for :func:`s2v_plugin.cluster.runner.run_jobs`: the same engine
+function the algorithm calls.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ..core.classic_filters import FILTERS
+from ..core.domain import DOMAINS
+from ..runtime.session import DEVICES
+
+
+@dataclass(frozen=True)
+class Option:
+    """One algorithm parameter as a command-line option.
+
+    Attributes
+    ----------
+    key : str
+        The Processing parameter key (public API); the option is ``--key-in-lower-case``.
+    kind : {"int", "float", "bool", "enum", "path", "text"}
+        Value type; enums take a choice's name (lower case) or its index.
+    default : object
+        The algorithm's default (None: empty).
+    choices : tuple of str
+        Enum names, in the order of the algorithm's enum (so indexes match).
+    minimum : float, optional
+        Smallest accepted value (the algorithm's ``minValue``).
+    help : str
+        One line for ``--help``.
+    """
+
+    key: str
+    kind: str
+    default: Any = None
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    help: str = ""
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.key.lower().replace("_", "-")
+
+    @property
+    def dest(self) -> str:
+        return self.key.lower()
+
+
+@dataclass(frozen=True)
+class Command:
+    """A sub-command: the algorithm it mirrors, its options and how it builds a job.
+
+    ``build(input_path, outputs, values)`` returns the job for one input; ``outputs`` maps each
+    output key to its path, ``values`` maps option dests to parsed values.
+    """
+
+    name: str
+    algorithm: str
+    summary: str
+    input_key: str
+    options: tuple[Option, ...]
+    outputs: dict[str, str]  # output key -> file name suffix ("" when the output is optional)
+    build: Callable[[str, dict, dict], Any]
+    examples: tuple[str, ...] = ()
+    optional_outputs: tuple[str, ...] = field(default=())
+
+    @property
+    def main_output(self) -> str:
+        return next(iter(self.outputs))
+
+
+def _despeckle_job(input_path: str, outputs: dict, values: dict):
+    from ..cluster.tasks import DespeckleJob
+
+    return DespeckleJob(
+        input_path=input_path,
+        output_path=outputs["OUTPUT"],
+        band=values["band"],
+        domain=values["domain"],
+        looks=values["looks"],
+        model_path=values["model"],
+        tile_size=values["tile_size"],
+        device=values["device"],
+        uncertainty_path=outputs.get("OUTPUT_UNCERTAINTY"),
+        point_target_factor=values["point_target_factor"],
+    )
+
+
+def _classic_job(input_path: str, outputs: dict, values: dict):
+    from ..classic import classic_filter_raster
+    from ..cluster.runner import FileJob
+
+    key = values["filter"]
+    options = {}
+    if key == "frost":  # the algorithm passes each filter its own advanced parameter
+        options["damping"] = values["damping"]
+    elif key == "lee_sigma":
+        options["sigma"] = values["sigma"]
+    kwargs = dict(
+        input_path=input_path,
+        output_path=outputs["OUTPUT"],
+        filter_key=key,
+        band=values["band"],
+        domain=values["domain"],
+        window=values["window_size"],
+        looks=values["looks"],
+        options=options,
+        tile_size=values["tile_size"],
+    )
+    return FileJob(input_path, (outputs["OUTPUT"],), classic_filter_raster, kwargs)
+
+
+def _decorrelate_job(input_path: str, outputs: dict, values: dict):
+    from ..cluster.runner import FileJob
+    from ..decorrelate import decorrelate_raster
+
+    kwargs = dict(
+        input_path=input_path,
+        output_path=outputs["OUTPUT"],
+        band=values["band"],
+        imag_band=values["imag_band"] or None,
+        output_format=values["output_format"],
+        point_target_factor=values["point_target_factor"],
+        remove_oversampling=values["remove_oversampling"],
+    )
+    return FileJob(input_path, (outputs["OUTPUT"],), decorrelate_raster, kwargs)
+
+
+def despeckled_partner(input_path: str) -> str:
+    """The despeckled raster ``evaluate`` pairs with an input by default."""
+    path = Path(input_path)
+    return str(path.with_name(f"{path.stem}_despeckled.tif"))
+
+
+def _evaluate_job(input_path: str, outputs: dict, values: dict):
+    from ..cluster.runner import FileJob
+    from ..evaluate import evaluate_rasters
+
+    kwargs = dict(
+        noisy_path=input_path,
+        despeckled_path=values["despeckled"] or despeckled_partner(input_path),
+        ratio_path=outputs["OUTPUT_RATIO"],
+        html_path=outputs["OUTPUT_HTML"],
+        noisy_band=values["noisy_band"],
+        despeckled_band=values["despeckled_band"],
+        reference_path=values["reference"],
+        reference_band=values["reference_band"],
+        domain=values["domain"],
+        looks=values["looks"],
+        compare_classic=values["compare_classic"],
+    )
+    return FileJob(
+        input_path, (outputs["OUTPUT_RATIO"], outputs["OUTPUT_HTML"]), evaluate_rasters, kwargs
+    )
+
+
+def _band(key="BAND", what="band") -> Option:
+    return Option(key, "int", 1, minimum=1, help=f"1-based {what}")
+
+
+_DOMAIN = Option(
+    "DOMAIN", "enum", DOMAINS[0], DOMAINS, help="domain of a real band: " + " or ".join(DOMAINS)
+)
+
+
+def _commands() -> dict[str, Command]:
+    from ..classic import DEFAULT_TILE_SIZE as CLASSIC_TILE_SIZE
+    from ..classic import MIN_TILE_SIZE as CLASSIC_MIN_TILE_SIZE
+    from ..decorrelate import (
+        DEFAULT_POINT_TARGET_FACTOR,
+        DEFAULT_REMOVE_OVERSAMPLING,
+        OUTPUT_FORMATS,
+    )
+    from ..despeckle import DEFAULT_TILE_SIZE, MIN_TILE_SIZE
+
+    despeckle = Command(
+        name="despeckle",
+        algorithm="speckle2void:despeckle",
+        summary="Despeckle SAR rasters with the Speckle2Void network.",
+        input_key="INPUT",
+        options=(
+            _band(),
+            _DOMAIN,
+            Option(
+                "LOOKS", "float", None, minimum=1.0, help="number of looks (default: the model's)"
+            ),
+            Option(
+                "MODEL", "path", None, help="Speckle2Void .onnx model (default: the shipped one)"
+            ),
+            Option(
+                "TILE_SIZE",
+                "int",
+                DEFAULT_TILE_SIZE,
+                minimum=MIN_TILE_SIZE,
+                help="tile core size in pixels; never changes the result",
+            ),
+            Option("DEVICE", "enum", DEVICES[0], DEVICES, help="execution device of every worker"),
+            Option(
+                "POINT_TARGET_FACTOR",
+                "float",
+                None,
+                minimum=0.0,
+                help="point targets: brighter than this times the median "
+                "(default: the model's; 0: off)",
+            ),
+            Option(
+                "SCHEDULER",
+                "text",
+                None,
+                help="address of a Dask scheduler (tcp://host:8786 or a scheduler .json "
+                "file); default: a local cluster on this machine",
+            ),
+        ),
+        outputs={"OUTPUT": "despeckled", "OUTPUT_UNCERTAINTY": "despeckled_std"},
+        optional_outputs=("OUTPUT_UNCERTAINTY",),
+        build=_despeckle_job,
+        examples=(
+            "speckle2void despeckle scene.tif -o scene_despeckled.tif",
+            "speckle2void despeckle archive/*.tif -o out/ --skip-existing --summary run.json",
+            "speckle2void despeckle amplitude.tif --domain amplitude --tile-size 512 --looks 4",
+            "speckle2void despeckle scenes/ -o out/ --scheduler tcp://head-node:8786 --device cuda",
+        ),
+    )
+    classic = Command(
+        name="classicfilter",
+        algorithm="speckle2void:classicfilter",
+        summary="Filter SAR rasters with a classic speckle filter (Lee, Refined Lee, ...).",
+        input_key="INPUT",
+        options=(
+            _band(),
+            _DOMAIN,
+            Option(
+                "FILTER",
+                "enum",
+                FILTERS[0].key,
+                tuple(spec.key for spec in FILTERS),
+                help="the filter",
+            ),
+            Option("WINDOW_SIZE", "int", 7, minimum=3, help="window size in pixels (odd)"),
+            Option("LOOKS", "float", 1.0, minimum=0.01, help="number of looks of the input"),
+            Option("DAMPING", "float", 2.0, minimum=0.0, help="Frost damping factor"),
+            Option("SIGMA", "float", 0.9, minimum=0.05, help="Lee Sigma level"),
+            Option(
+                "TILE_SIZE",
+                "int",
+                CLASSIC_TILE_SIZE,
+                minimum=CLASSIC_MIN_TILE_SIZE,
+                help="tile core size in pixels",
+            ),
+        ),
+        outputs={"OUTPUT": "{filter}"},
+        build=_classic_job,
+        examples=(
+            "speckle2void classicfilter scene.tif --filter refined_lee",
+            "speckle2void classicfilter scenes/ --filter 2 --window-size 9 -o filtered/",
+        ),
+    )
+    decorrelate = Command(
+        name="decorrelate",
+        algorithm="speckle2void:decorrelate",
+        summary="Whiten the speckle of complex SLC rasters (before despeckling).",
+        input_key="INPUT",
+        options=(
+            _band(what="band (complex, or I)"),
+            Option(
+                "IMAG_BAND", "int", None, minimum=1, help="Q band when I and Q are two real bands"
+            ),
+            Option(
+                "OUTPUT_FORMAT",
+                "enum",
+                OUTPUT_FORMATS[0],
+                OUTPUT_FORMATS,
+                help="complex SLC, or intensity / amplitude",
+            ),
+            Option(
+                "REMOVE_OVERSAMPLING",
+                "bool",
+                DEFAULT_REMOVE_OVERSAMPLING,
+                help="crop the spectrum to the occupied band",
+            ),
+            Option(
+                "POINT_TARGET_FACTOR",
+                "float",
+                DEFAULT_POINT_TARGET_FACTOR,
+                minimum=0.0,
+                help="point targets: brighter than this times the median (0: off)",
+            ),
+        ),
+        outputs={"OUTPUT": "decorrelated"},
+        build=_decorrelate_job,
+        examples=(
+            "speckle2void decorrelate slc.tif",
+            "speckle2void decorrelate slc.tif --output-format intensity -o slc_white.tif",
+        ),
+    )
+    evaluate = Command(
+        name="evaluate",
+        algorithm="speckle2void:evaluate",
+        summary="Evaluate despeckled rasters: ratio image, ENL, M-index, HTML report.",
+        input_key="NOISY",
+        options=(
+            _band("NOISY_BAND", "band of the noisy raster"),
+            Option(
+                "DESPECKLED",
+                "path",
+                None,
+                help="despeckled raster (default: <name>_despeckled.tif beside the input)",
+            ),
+            _band("DESPECKLED_BAND", "band of the despeckled raster"),
+            Option("REFERENCE", "path", None, help="clean reference raster, for PSNR and SSIM"),
+            _band("REFERENCE_BAND", "band of the reference raster"),
+            _DOMAIN,
+            Option("LOOKS", "float", 1.0, minimum=0.01, help="number of looks of the noisy raster"),
+            Option("COMPARE_CLASSIC", "bool", True, help="also score the classic filters"),
+        ),
+        outputs={"OUTPUT_RATIO": "ratio", "OUTPUT_HTML": "evaluation"},
+        build=_evaluate_job,
+        examples=(
+            "speckle2void evaluate scene.tif -o report/   # pairs scene_despeckled.tif",
+            "speckle2void evaluate noisy.tif --despeckled estimate.tif --no-compare-classic "
+            "-o report/",
+        ),
+    )
+    return {c.name: c for c in (decorrelate, despeckle, classic, evaluate)}
+
+
+#: QGIS parameters a sub-command does not offer, with the reason (checked by a test).
+NOT_OFFERED = {
+    "speckle2void:evaluate": {
+        "AREAS": "homogeneous areas come from a vector layer; the command finds them automatically",
+        "OUTPUT_AREAS": "a vector output; use the algorithm in QGIS for it",
+    },
+}
+
+#: Output file extension per output key (GeoTIFF unless named here).
+EXTENSIONS = {"OUTPUT_HTML": ".html"}
+
+
+def commands() -> dict[str, Command]:
+    """The sub-commands by name."""
+    return _commands()
+
+
+def output_name(command: Command, key: str, input_path: str, values: dict) -> str:
+    """Default file name of an output: ``<name>_<suffix>.tif`` (``.html`` for reports)."""
+    suffix = command.outputs[key].format(**values)
+    stem = Path(input_path.rstrip("/\\")).name
+    for extension in (".zip", ".SAFE", ".tiff", ".tif"):
+        if stem.endswith(extension):
+            stem = stem[: -len(extension)]
+            break
+    else:
+        stem = os.path.splitext(stem)[0]
+    return f"{stem}_{suffix}{EXTENSIONS.get(key, '.tif')}"

@@ -1,0 +1,214 @@
+"""Functions that run on Dask workers: the engine's own steps, one raster window at a time.
+
+Every function here calls the engine (:func:`~s2v_plugin.despeckle.prepare_scene`,
+:func:`~s2v_plugin.despeckle.despeckle_tiles`, :func:`~s2v_plugin.io.blocks.assemble_blocks`
+and the ``*_raster`` functions); nothing is reimplemented. They import no Dask, so they can be
+tested and profiled without a cluster.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+from ..core.errors import S2VError
+from ..despeckle import (
+    MEAN,
+    STD,
+    Despeckler,
+    DespeckleReport,
+    Scene,
+    band_description,
+    despeckle_tiles,
+    output_metadata,
+    output_nodata,
+    prepare_scene,
+    report_metadata,
+    resolve_model_path,
+)
+from ..io.blocks import assemble_blocks, write_block
+from ..io.georeferencing import Georeferencing
+from ..io.raster_source import RasterSource
+from ..runtime.session import ModelSession
+
+_SESSIONS: dict[tuple, ModelSession] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class DespeckleJob:
+    """The arguments of :func:`s2v_plugin.despeckle.despeckle_raster` for one raster."""
+
+    input_path: str
+    output_path: str
+    band: int = 1
+    domain: str = "intensity"
+    looks: float | None = None
+    model_path: str | None = None
+    tile_size: int = 1024
+    device: str = "auto"
+    uncertainty_path: str | None = None
+    point_target_factor: float | None = None
+
+
+@dataclass(frozen=True)
+class SceneInfo:
+    """A raster's scene-level statistics and plan, plus what its outputs need."""
+
+    scene: Scene
+    width: int
+    height: int
+    georeferencing: Georeferencing
+    nodata: float
+    metadata: dict
+    model: str
+    provider: str
+    started: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class BlockDone:
+    """What a tile task reports back (the pixels stay in its block files)."""
+
+    point_targets: int
+    network_seconds: float
+
+
+@dataclass(frozen=True)
+class TaskFailure:
+    """A task's domain error (bad input, bad model...), returned rather than raised so that
+    Dask does not retry what cannot succeed; the message is the engine's own."""
+
+    message: str
+
+
+def returns_domain_errors(function):
+    """Decorator: :class:`~s2v_plugin.core.errors.S2VError` becomes a :class:`TaskFailure`."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        failed = [a for a in args if isinstance(a, TaskFailure)]
+        if failed:
+            return failed[0]
+        try:
+            return function(*args, **kwargs)
+        except S2VError as exc:
+            return TaskFailure(str(exc))
+
+    return wrapper
+
+
+def session_threads() -> int:
+    """onnxruntime threads per run on this worker: its cores shared by its task threads."""
+    try:
+        from distributed import get_worker
+
+        task_threads = get_worker().state.nthreads
+    except (ImportError, ValueError, AttributeError):
+        return 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) // max(1, task_threads))
+
+
+def worker_session(model_path: str | None, device: str) -> ModelSession:
+    """The onnxruntime session of this worker process for a model and device (made once)."""
+    path = resolve_model_path(model_path)
+    threads = session_threads()
+    key = (os.path.abspath(path), device, threads)
+    with _SESSIONS_LOCK:
+        session = _SESSIONS.get(key)
+        if session is None:
+            session = _SESSIONS[key] = ModelSession(path, device, threads=threads)
+    return session
+
+
+@returns_domain_errors
+def scan_scene(job: DespeckleJob) -> SceneInfo:
+    """Step 1: validate the raster, compute its scene-level statistics, plan its tiles."""
+    session = worker_session(job.model_path, job.device)
+    with RasterSource(job.input_path, job.band) as source:
+        scene = prepare_scene(
+            source, session.card, job.domain, job.looks, job.tile_size, job.point_target_factor
+        )
+        return SceneInfo(
+            scene=scene,
+            width=source.info.width,
+            height=source.info.height,
+            georeferencing=source.georeferencing(),
+            nodata=output_nodata(source.info),
+            metadata=output_metadata(session, scene.output_domain, job.band),
+            model=session.card.summary(),
+            provider=session.provider,
+        )
+
+
+def block_folders(scratch: str) -> tuple[str, str]:
+    """Block folders of the posterior mean and std inside a job's scratch folder."""
+    return os.path.join(scratch, "mean"), os.path.join(scratch, "std")
+
+
+@returns_domain_errors
+def despeckle_blocks(job: DespeckleJob, info: SceneInfo, tiles, scratch: str) -> BlockDone:
+    """Step 2: despeckle some tiles and write their cores as block files (idempotent)."""
+    session = worker_session(job.model_path, job.device)
+    scene = info.scene
+    despeckler = Despeckler(session, scene.looks, scene.scale)
+    with RasterSource(job.input_path, job.band) as source:
+        results = despeckle_tiles(
+            despeckler, source, scene.plan, tiles, scene.domain, scene.output_domain
+        )
+    mean_folder, std_folder = block_folders(scratch)
+    for result in results:
+        write_block(mean_folder, result.tile, result.mean, info.nodata)
+        if job.uncertainty_path:
+            write_block(std_folder, result.tile, result.std, info.nodata)
+    return BlockDone(sum(r.point_targets for r in results), despeckler.network_seconds)
+
+
+@returns_domain_errors
+def assemble(job: DespeckleJob, info: SceneInfo, blocks: list[BlockDone], scratch: str):
+    """Step 3: mosaic the blocks into the outputs (all-or-nothing) and report the run."""
+    failed = [block for block in blocks if isinstance(block, TaskFailure)]
+    if failed:
+        return failed[0]
+    scene = info.scene
+    report = DespeckleReport(
+        model=info.model,
+        execution_provider=info.provider,
+        looks=scene.looks,
+        scale=scene.scale.scale,
+        point_target_threshold=scene.scale.threshold,
+        point_targets=sum(block.point_targets for block in blocks),
+        valid_fraction=scene.scale.valid_fraction,
+        tiles=len(scene.plan.tiles),
+        tile_size=scene.plan.core_rows,
+        halo=scene.plan.halo,
+        network_seconds=sum(block.network_seconds for block in blocks),
+        total_seconds=time.time() - info.started,
+        output_domain=scene.output_domain,
+    )
+    mean_folder, std_folder = block_folders(scratch)
+    outputs = [(job.output_path, mean_folder, band_description(scene.output_domain, MEAN))]
+    if job.uncertainty_path:
+        outputs.append(
+            (job.uncertainty_path, std_folder, band_description(scene.output_domain, STD))
+        )
+    assemble_blocks(
+        outputs,
+        scene.plan.tiles,
+        info.width,
+        info.height,
+        georeferencing=info.georeferencing,
+        nodata=info.nodata,
+        metadata={**info.metadata, **report_metadata(report)},
+    )
+    return report
+
+
+@returns_domain_errors
+def run_whole_file(function, kwargs: dict):
+    """One raster through one engine function (decorrelate, classic filter, evaluate)."""
+    return function(**kwargs)
