@@ -17,8 +17,11 @@ from .common import (
     add_sar_band_parameters,
     engine_errors,
     feedback_callbacks,
+    optional_number,
+    refusal,
     sar_band_arguments,
 )
+from .qgis_compat import NUMBER_DOUBLE, NUMBER_INTEGER
 
 
 class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
@@ -57,25 +60,28 @@ class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
         return (
             "Filters speckle from one band of a SAR raster with a classic local-statistics "
             "filter, the baselines of SNAP and the Orfeo ToolBox, and a fast CPU fallback for "
-            "<i>Despeckle (Speckle2Void)</i>. The raster is processed in tiles with the filter's "
+            "Despeckle (Speckle2Void). The raster is processed in tiles with the filter's "
             "halo, so the result is seamless and memory stays bounded.\n\n"
-            "<b>Input</b>: a raster band in linear intensity or amplitude (not dB), or a complex "
-            "SLC band (converted to intensity).\n"
-            "<b>Band</b>: the band to filter.\n"
-            "<b>Domain</b>: whether a real band holds intensity (power) or amplitude; filters "
-            "always work on intensity.\n"
-            "<b>Filter</b>: Lee (1980), Refined Lee (Lee 1981, edge-aligned windows), Lee Sigma "
+            "Input: a raster band in linear intensity or amplitude (not dB: convert with "
+            "10^(dB/10) first), or a complex SLC band (converted to intensity).\n"
+            "Band: the band to filter.\n"
+            "Domain: whether a real band holds intensity (power) or amplitude; filters "
+            "always work on intensity. Auto (default) reads the plugin's own metadata, the "
+            "band's unit and description, then the speckle statistics; an explicit choice "
+            "always wins.\n"
+            "Filter: Lee (1980), Refined Lee (Lee 1981, edge-aligned windows), Lee Sigma "
             "(improved, Lee et al. 2009, keeps point targets), Frost (1982), Gamma-MAP (Lopes et "
             "al. 1990), Kuan (1985) or boxcar (moving average).\n"
-            "<b>Window size</b>: odd size of the moving window in pixels; larger smooths more "
+            "Window size: odd size of the moving window in pixels; larger smooths more "
             "(7 is usual, 9 for Lee Sigma).\n"
-            "<b>Number of looks</b>: equivalent number of looks L of the input (1 for SLC); "
-            "sets the speckle level Cu = 1/sqrt(L) the adaptive filters compare against.\n"
-            "<b>Frost damping</b> (advanced): K in exp(-K Ci^2 |t|); larger keeps more detail.\n"
-            "<b>Lee Sigma level</b> (advanced): probability mass of the sigma range (0.9).\n"
-            "<b>Tile size</b> (advanced): pixels per tile; changes speed and memory, never the "
+            "Number of looks: equivalent number of looks L of the input; sets the speckle "
+            "level Cu = 1/sqrt(L) the adaptive filters compare against. Empty: 1 for complex "
+            "data, else the ENL measured over homogeneous areas (logged).\n"
+            "Frost damping (advanced): K in exp(-K Ci^2 |t|); larger keeps more detail.\n"
+            "Lee Sigma level (advanced): probability mass of the sigma range (0.9).\n"
+            "Tile size (advanced): pixels per tile; changes speed and memory, never the "
             "result.\n\n"
-            "<b>Output</b>: the filtered band as float32 in the input's units (intensity in, "
+            "Output: the filtered band as float32 in the input's units (intensity in, "
             "intensity out; amplitude in, amplitude out; complex in, intensity out). Nodata "
             "stays nodata; georeferencing is copied."
         )
@@ -94,7 +100,7 @@ class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterNumber(
                 self.WINDOW_SIZE,
                 "Window size (pixels, odd)",
-                type=QgsProcessingParameterNumber.Integer,
+                type=NUMBER_INTEGER,
                 defaultValue=7,
                 minValue=3,
                 maxValue=101,
@@ -103,24 +109,24 @@ class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.LOOKS,
-                "Number of looks",
-                type=QgsProcessingParameterNumber.Double,
-                defaultValue=1.0,
+                "Number of looks (empty: 1 for complex data, else estimated)",
+                type=NUMBER_DOUBLE,
                 minValue=0.01,
+                optional=True,
             )
         )
         advanced = [
             QgsProcessingParameterNumber(
                 self.DAMPING,
                 "Frost damping factor",
-                type=QgsProcessingParameterNumber.Double,
+                type=NUMBER_DOUBLE,
                 defaultValue=2.0,
                 minValue=0.0,
             ),
             QgsProcessingParameterNumber(
                 self.SIGMA,
                 "Lee Sigma level",
-                type=QgsProcessingParameterNumber.Double,
+                type=NUMBER_DOUBLE,
                 defaultValue=0.9,
                 minValue=0.05,
                 maxValue=0.99,
@@ -128,7 +134,7 @@ class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterNumber(
                 self.TILE_SIZE,
                 "Tile size (pixels)",
-                type=QgsProcessingParameterNumber.Integer,
+                type=NUMBER_INTEGER,
                 defaultValue=DEFAULT_TILE_SIZE,
                 minValue=MIN_TILE_SIZE,
             ),
@@ -140,6 +146,9 @@ class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
         window = self.parameterAsInt(parameters, self.WINDOW_SIZE, context)
         if window % 2 == 0:
             return False, f"The window size must be odd (got {window}); try {window + 1}."
+        message = refusal(self, parameters, context)
+        if message:
+            return False, message
         return super().checkParameterValues(parameters, context)
 
     def processAlgorithm(self, parameters, context, feedback):
@@ -156,11 +165,12 @@ class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
                 filter_key=spec.key,
                 **sar_band_arguments(self, parameters, context),
                 window=self.parameterAsInt(parameters, self.WINDOW_SIZE, context),
-                looks=self.parameterAsDouble(parameters, self.LOOKS, context),
+                looks=optional_number(self, parameters, self.LOOKS, context),
                 options=options,
                 tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
                 progress=progress,
                 is_cancelled=is_cancelled,
                 log=feedback.pushInfo,
+                warn=feedback.pushWarning,
             )
         return {self.OUTPUT: output}

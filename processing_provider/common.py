@@ -9,17 +9,21 @@ from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingParameterBand,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterRasterLayer,
 )
 from qgis.PyQt.QtGui import QIcon
 
-from ..s2v_plugin.core.domain import DOMAINS
+from ..s2v_plugin.core.domain import AUTO, DOMAIN_OPTIONS
 from ..s2v_plugin.core.errors import Cancelled, S2VError
+from ..s2v_plugin.io.input_description import describe_raster
+from .qgis_compat import FLAG_ADVANCED
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOMEPAGE = "https://github.com/speckle2void-qgis/speckle2void-qgis"
+#: The DOMAIN parameter's labels, by index (index 2, Auto, is the default).
+DOMAIN_LABELS = ["Intensity", "Amplitude", "Auto (from metadata and speckle statistics)"]
+DOMAIN_DEFAULT = DOMAIN_OPTIONS.index(AUTO)
 
 
 def plugin_icon() -> QIcon:
@@ -40,6 +44,7 @@ class Speckle2VoidAlgorithm(QgsProcessingAlgorithm):
         return "sardespeckling"
 
     def helpUrl(self) -> str:  # noqa: N802
+        # README.md has one "### <name>" heading per algorithm; GitHub's anchor is the name.
         return f"{HOMEPAGE}#{self.name()}"
 
     def createInstance(self):  # noqa: N802
@@ -100,11 +105,26 @@ def add_sar_band_parameters(algorithm: QgsProcessingAlgorithm) -> None:
             "BAND", "Band", defaultValue=1, parentLayerParameterName="INPUT", optional=True
         )
     )
-    algorithm.addParameter(
-        QgsProcessingParameterEnum(
-            "DOMAIN", "Domain of a real band", options=["Intensity", "Amplitude"], defaultValue=0
-        )
+    algorithm.addParameter(domain_parameter("DOMAIN", "Domain of a real band"))
+
+
+def domain_parameter(key: str, label: str) -> QgsProcessingParameterEnum:
+    """The DOMAIN enum: 0 intensity, 1 amplitude, 2 Auto (the default)."""
+    return QgsProcessingParameterEnum(
+        key, label, options=DOMAIN_LABELS, defaultValue=DOMAIN_DEFAULT
     )
+
+
+def domain_value(algorithm: QgsProcessingAlgorithm, parameters, context, key="DOMAIN") -> str:
+    """The engine's domain (``"intensity"``, ``"amplitude"`` or ``"auto"``) of a DOMAIN enum."""
+    return DOMAIN_OPTIONS[algorithm.parameterAsEnum(parameters, key, context)]
+
+
+def optional_number(algorithm: QgsProcessingAlgorithm, parameters, key, context):
+    """A number parameter's value, or None when it is left empty."""
+    if parameters.get(key) in (None, ""):
+        return None
+    return algorithm.parameterAsDouble(parameters, key, context)
 
 
 def sar_band_arguments(algorithm: QgsProcessingAlgorithm, parameters, context) -> dict:
@@ -115,12 +135,35 @@ def sar_band_arguments(algorithm: QgsProcessingAlgorithm, parameters, context) -
     return {
         "input_path": gdal_raster_path(layer),
         "band": algorithm.parameterAsInt(parameters, "BAND", context) or 1,
-        "domain": DOMAINS[algorithm.parameterAsEnum(parameters, "DOMAIN", context)],
+        "domain": domain_value(algorithm, parameters, context),
     }
+
+
+def refusal(algorithm, parameters, context, layer_key="INPUT", band_key="BAND", role=None):
+    """The message refusing an input band that cannot be filtered (dB, an I/Q component), or
+    None. For ``checkParameterValues``: a refusal there is reported once, before the run.
+
+    It reads only a few patches of the band (:func:`describe_raster`); everything else
+    (including unreadable layers) is left to the run."""
+    if algorithm.parameterDefinition(layer_key) is None:
+        return None
+    try:
+        layer = algorithm.parameterAsRasterLayer(parameters, layer_key, context)
+    except Exception:  # noqa: BLE001 - the run reports unusable layers with QGIS's message
+        return None
+    if layer is None or layer.providerType() != "gdal":
+        return None
+    band = algorithm.parameterAsInt(parameters, band_key, context) or 1
+    domain = domain_value(algorithm, parameters, context)
+    try:
+        describe_raster(layer.source(), band, domain, 1.0, role=role or layer_key)
+    except S2VError as exc:
+        return str(exc)
+    return None
 
 
 def add_advanced_parameters(algorithm: QgsProcessingAlgorithm, parameters) -> None:
     """Add parameters flagged as advanced (collapsed in the algorithm dialog)."""
     for parameter in parameters:
-        parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        parameter.setFlags(parameter.flags() | FLAG_ADVANCED)
         algorithm.addParameter(parameter)

@@ -10,7 +10,6 @@ from qgis.core import (
     QgsProcessingOutputString,
     QgsProcessingParameterBand,
     QgsProcessingParameterBoolean,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
@@ -24,8 +23,14 @@ from ..s2v_plugin.decorrelate import (
     decorrelate_raster,
 )
 from .common import Speckle2VoidAlgorithm, engine_errors, feedback_callbacks, gdal_raster_path
+from .qgis_compat import FLAG_ADVANCED, NUMBER_DOUBLE
 
-_COMPLEX_TYPES = (Qgis.CInt16, Qgis.CInt32, Qgis.CFloat32, Qgis.CFloat64)
+_COMPLEX_TYPES = (
+    Qgis.DataType.CInt16,
+    Qgis.DataType.CInt32,
+    Qgis.DataType.CFloat32,
+    Qgis.DataType.CFloat64,
+)
 
 
 class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
@@ -70,7 +75,7 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
     def shortHelpString(self) -> str:
         return (
             "Makes the speckle of a single-look complex (SLC) SAR image spatially white, as "
-            "blind-spot despeckling (<i>Despeckle (Speckle2Void)</i>) assumes. The SAR processor "
+            "blind-spot despeckling (Despeckle (Speckle2Void)) assumes. The SAR processor "
             "correlates neighbouring pixels: its spectrum is weighted (Hamming-like window), "
             "oversampled (part of the band is empty) and shifted (Doppler centroid). This "
             "algorithm estimates these from the data alone, separately along azimuth (rows) and "
@@ -78,32 +83,32 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
             "divides the spectrum by the estimated weighting, removes the empty part and keeps "
             "the mean intensity (Lapini et al., IEEE TGRS 2014). Huge rasters are processed in "
             "strips with bounded memory.\n\n"
-            "<b>Input</b>: an SLC raster with a complex band (CInt16, CInt32, CFloat32, "
+            "Input: an SLC raster with a complex band (CInt16, CInt32, CFloat32, "
             "CFloat64: TerraSAR-X COSAR, Sentinel-1 SAFE measurement TIFF, ...) or two real "
             "bands holding I and Q; rows must be azimuth and columns range, as delivered. "
             "Sentinel-1 IW/EW (TOPS) bursts are refused: deramp them first (SNAP: TOPS Deburst "
             "and Deramp/Demodulate).\n"
-            "<b>Band</b>: the complex band, or the I (real part) band when <i>Imaginary band</i> "
+            "Band: the complex band, or the I (real part) band when Imaginary band "
             "is set.\n"
-            "<b>Imaginary band (Q)</b>: leave empty for a complex band; set it to the Q band "
+            "Imaginary band (Q): leave empty for a complex band; set it to the Q band "
             "when I and Q are stored as two real bands.\n"
-            "<b>Output format</b>: complex CFloat32 (default; keeps the phase), intensity "
+            "Output format: complex CFloat32 (default; keeps the phase), intensity "
             "|z|² or amplitude |z| as float32.\n"
-            "<b>Point target factor</b>: pixels brighter than this times the median intensity "
+            "Point target factor: pixels brighter than this times the median intensity "
             "are treated as point targets: excluded from estimation and filtering and put back "
             "unchanged; 0 disables.\n"
-            "<b>Remove oversampling</b>: crop the spectrum to its occupied band so that the "
+            "Remove oversampling: crop the spectrum to its occupied band so that the "
             "speckle is white, not only flat in band; output pixels become larger by the "
             "oversampling factor (georeferencing is rescaled). Off keeps the input grid, but "
             "neighbouring pixels then stay correlated.\n\n"
-            "<b>Output</b>: the decorrelated raster in the input's radiometric units (complex, "
+            "Output: the decorrelated raster in the input's radiometric units (complex, "
             "intensity or amplitude, linear, mean intensity preserved); nodata stays nodata; "
             "georeferencing and metadata are copied. The estimated parameters are written to "
             "the log, to the output's metadata (S2V_DECORRELATION_*) and returned as outputs: "
             "centroids in cycles/sample (Doppler centroid in azimuth), band fractions "
             "(1 / oversampling), generalized Hamming coefficients a of a + (1 − a) cos(2πf/B) "
             "(1 = flat), point-target count and output pixel size in input pixels. Feed the "
-            "output to <i>Despeckle (Speckle2Void)</i>."
+            "output to Despeckle (Speckle2Void)."
         )
 
     def initAlgorithm(self, config=None) -> None:
@@ -145,11 +150,11 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
         factor = QgsProcessingParameterNumber(
             self.POINT_TARGET_FACTOR,
             "Point target factor (times the median intensity; 0: off)",
-            type=QgsProcessingParameterNumber.Double,
+            type=NUMBER_DOUBLE,
             defaultValue=DEFAULT_POINT_TARGET_FACTOR,
             minValue=0.0,
         )
-        factor.setFlags(factor.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        factor.setFlags(factor.flags() | FLAG_ADVANCED)
         self.addParameter(factor)
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Decorrelated"))
         for key, label in (

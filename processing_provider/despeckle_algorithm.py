@@ -15,7 +15,6 @@ from qgis.core import (
 )
 
 from ..s2v_plugin.despeckle import DEFAULT_TILE_SIZE, MIN_TILE_SIZE, despeckle_raster
-from ..s2v_plugin.runtime.models import default_model_path
 from ..s2v_plugin.runtime.session import DEVICES, onnxruntime_status
 from .common import (
     Speckle2VoidAlgorithm,
@@ -23,8 +22,11 @@ from .common import (
     add_sar_band_parameters,
     engine_errors,
     feedback_callbacks,
+    optional_number,
+    refusal,
     sar_band_arguments,
 )
+from .qgis_compat import NUMBER_DOUBLE, NUMBER_INTEGER
 
 
 def cluster_despeckler(scheduler: str):
@@ -88,27 +90,33 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             "convolutional network that predicts, for every pixel, an inverse-gamma prior for the "
             "clean intensity from the pixel's neighbourhood only. The result is the posterior mean "
             "(beta + L y) / (alpha + L - 1).\n\n"
-            "<b>Input</b>: a raster band in linear intensity or amplitude (not dB), or a complex "
-            "SLC band (converted to intensity). Speckle must be spatially white: run "
-            "<i>Decorrelate speckle</i> on SLC data first.\n"
-            "<b>Band</b>: the band to despeckle.\n"
-            "<b>Domain</b>: whether a real band holds intensity (power) or amplitude.\n"
-            "<b>Number of looks</b>: L of the input; empty uses the model's value.\n"
-            "<b>Model</b>: a Speckle2Void ONNX file; empty uses the shipped default model.\n"
-            "<b>Tile size</b>: pixels per tile; changes speed and memory, never the result "
+            "Input: a raster band in linear intensity or amplitude (not dB: convert with "
+            "10^(dB/10) first), or a complex SLC band (converted to intensity). Speckle must be "
+            "spatially white: run Decorrelate speckle on SLC data first; the log warns when the "
+            "speckle is correlated (raw SLC, GRD, GEC).\n"
+            "Band: the band to despeckle.\n"
+            "Domain: whether a real band holds intensity (power) or amplitude. Auto (default) "
+            "reads the plugin's own metadata, the band's unit and description, then the speckle "
+            "statistics, and logs what it found; an explicit choice always wins.\n"
+            "Number of looks: L of the input. Empty: 1 for complex data, else the ENL measured "
+            "over homogeneous areas (logged with the model's looks; a warning when they "
+            "differ).\n"
+            "Model: a Speckle2Void ONNX file; empty uses the shipped default model.\n"
+            "Tile size: pixels per tile; changes speed and memory, never the result "
             "(the shipped model peaked at about 5.6 GB of RAM with 1024 px tiles on the CPU; "
             "smaller tiles need less memory but recompute more halo).\n"
-            "<b>Device</b>: Auto uses CUDA when onnxruntime-gpu can, else the CPU; the log says "
+            "Device: Auto uses CUDA when onnxruntime-gpu can, else the CPU; the log says "
             "which ran.\n"
-            "<b>Point target factor</b>: pixels brighter than this times the median are kept "
+            "Point target factor: pixels brighter than this times the median are kept "
             "unchanged; empty uses the model's value, 0 disables.\n"
-            "<b>Dask scheduler</b>: empty runs here; an address (tcp://host:8786) or a "
+            "Dask scheduler: empty runs here; an address (tcp://host:8786) or a "
             "scheduler .json file runs the same computation on a Dask cluster (needs "
             "dask.distributed, and input and outputs on paths every worker can reach).\n\n"
-            "<b>Outputs</b>: the despeckled band as float32 in the input's units (intensity in, "
+            "Outputs: the despeckled band as float32 in the input's units (intensity in, "
             "intensity out; amplitude in, amplitude out; complex in, intensity out), and "
             "optionally the posterior standard deviation in the same units. Nodata stays nodata; "
-            "georeferencing is copied."
+            "georeferencing is copied; the metadata record the model, looks, point-target "
+            "setting, plugin version, time and the input's decorrelation."
         )
 
     def canExecute(self):
@@ -120,8 +128,8 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.LOOKS,
-                "Number of looks (empty: from the model)",
-                type=QgsProcessingParameterNumber.Double,
+                "Number of looks (empty: 1 for complex data, else estimated)",
+                type=NUMBER_DOUBLE,
                 minValue=1.0,
                 optional=True,
             )
@@ -131,7 +139,6 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
                 self.MODEL,
                 "Speckle2Void ONNX model (empty: shipped default)",
                 extension="onnx",
-                defaultValue=default_model_path(),
                 optional=True,
             )
         )
@@ -139,7 +146,7 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterNumber(
                 self.TILE_SIZE,
                 "Tile size (pixels)",
-                type=QgsProcessingParameterNumber.Integer,
+                type=NUMBER_INTEGER,
                 defaultValue=DEFAULT_TILE_SIZE,
                 minValue=MIN_TILE_SIZE,
             ),
@@ -149,7 +156,7 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterNumber(
                 self.POINT_TARGET_FACTOR,
                 "Point target factor (times the median; empty: from the model, 0: off)",
-                type=QgsProcessingParameterNumber.Double,
+                type=NUMBER_DOUBLE,
                 minValue=0.0,
                 optional=True,
             ),
@@ -173,10 +180,11 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.SCALE, "Normalisation scale (intensity)"))
         self.addOutput(QgsProcessingOutputNumber(self.POINT_TARGETS, "Point targets kept"))
 
-    def _optional_number(self, parameters, key, context):
-        if parameters.get(key) in (None, ""):
-            return None
-        return self.parameterAsDouble(parameters, key, context)
+    def checkParameterValues(self, parameters, context):
+        message = refusal(self, parameters, context)
+        if message:
+            return False, message
+        return super().checkParameterValues(parameters, context)
 
     def processAlgorithm(self, parameters, context, feedback):
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
@@ -187,17 +195,18 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             report = (cluster_despeckler(scheduler) if scheduler else despeckle_raster)(
                 output_path=output,
                 **sar_band_arguments(self, parameters, context),
-                looks=self._optional_number(parameters, self.LOOKS, context),
+                looks=optional_number(self, parameters, self.LOOKS, context),
                 model_path=self.parameterAsFile(parameters, self.MODEL, context) or None,
                 tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
                 device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
                 uncertainty_path=uncertainty or None,
-                point_target_factor=self._optional_number(
-                    parameters, self.POINT_TARGET_FACTOR, context
+                point_target_factor=optional_number(
+                    self, parameters, self.POINT_TARGET_FACTOR, context
                 ),
                 progress=progress,
                 is_cancelled=is_cancelled,
                 log=feedback.pushInfo,
+                warn=feedback.pushWarning,
             )
         results = {
             self.OUTPUT: output,

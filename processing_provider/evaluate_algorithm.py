@@ -9,31 +9,43 @@ from qgis.core import (
     QgsCoordinateTransform,
     QgsFeature,
     QgsFeatureRequest,
-    QgsFeatureSink,
     QgsField,
     QgsFields,
     QgsGeometry,
     QgsPointXY,
-    QgsProcessing,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
     QgsProcessingParameterBand,
     QgsProcessingParameterBoolean,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
-    QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
 
-from ..s2v_plugin.core.domain import DOMAINS
 from ..s2v_plugin.evaluate import evaluate_rasters
-from .common import Speckle2VoidAlgorithm, engine_errors, feedback_callbacks, gdal_raster_path
+from .common import (
+    Speckle2VoidAlgorithm,
+    domain_parameter,
+    domain_value,
+    engine_errors,
+    feedback_callbacks,
+    gdal_raster_path,
+    optional_number,
+    refusal,
+)
+from .qgis_compat import (
+    FAST_INSERT,
+    FIELD_BOOL,
+    FIELD_DOUBLE,
+    FIELD_STRING,
+    NUMBER_DOUBLE,
+    SOURCE_VECTOR_POLYGON,
+    WKB_POLYGON,
+)
 
 NAME_FIELDS = ("name", "Name", "NAME", "label", "id")
 
@@ -92,20 +104,26 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
             "filter smoothed; the M-index (Gomez, Ospina and Frery 2017) combines both, 0 being "
             "ideal. The same measures are computed for the classic filters so that the report "
             "shows where the result stands.\n\n"
-            "<b>Noisy</b> / <b>Despeckled</b>: the speckled input and the result, on the same "
-            "pixel grid and CRS (a complex SLC band is converted to intensity).\n"
-            "<b>Reference</b> (optional): a clean image of the same scene, for simulated tests; "
+            "Noisy / Despeckled: the speckled input and the result, on the same "
+            "pixel grid and CRS (a complex SLC band is converted to intensity); two different "
+            "rasters (Despeckled starts empty so that it is not the Noisy layer by mistake).\n"
+            "Reference (optional): a clean image of the same scene, for simulated tests; "
             "adds PSNR (peak = reference maximum) and SSIM.\n"
-            "<b>Homogeneous areas</b> (optional): polygons over areas without texture (fields, "
+            "Homogeneous areas (optional): polygons over areas without texture (fields, "
             "water); ENL is measured in each (at least 200 pixels). Empty: the most homogeneous "
             "32 x 32 windows of the noisy image are found automatically.\n"
-            "<b>Domain</b>: whether real bands hold intensity or amplitude; ratio and ENL use "
-            "intensities, PSNR and SSIM are computed in this domain.\n"
-            "<b>Number of looks</b>: L of the noisy image (1 for SLC); sets the speckle density "
-            "drawn in the report and the classic filters' parameter.\n"
-            "<b>Compare with the classic filters</b>: also run Lee, Refined Lee, Lee Sigma, "
+            "Domain: whether real bands hold intensity or amplitude; ratio and ENL use "
+            "intensities, PSNR and SSIM are computed in the despeckled raster's domain. Auto "
+            "(default) decides for each raster: the plugin's outputs say their domain, other "
+            "rasters are judged from their unit, description and speckle statistics (a "
+            "despeckled raster without metadata takes the noisy raster's domain). An explicit "
+            "choice applies to both and always wins.\n"
+            "Number of looks: L of the noisy image; sets the speckle density drawn in the "
+            "report and the classic filters' parameter. Empty: 1 for complex data, else the ENL "
+            "measured over homogeneous areas.\n"
+            "Compare with the classic filters: also run Lee, Refined Lee, Lee Sigma, "
             "Frost, Gamma-MAP, Kuan and boxcar on the noisy image and score them.\n\n"
-            "<b>Outputs</b>: the ratio image (float32, intensity ratio), an HTML report with "
+            "Outputs: the ratio image (float32, intensity ratio), an HTML report with "
             "quicklooks, histograms and tables, optionally the homogeneous areas used as "
             "polygons with their ENL, and the numbers (ENL, ENL per area, ratio mean and "
             "variance, M-index, lag-1 correlation of the ratio image, PSNR, SSIM) for models and "
@@ -114,9 +132,11 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
         )
 
     def initAlgorithm(self, config=None) -> None:
+        # DESPECKLED is declared optional only so that the dialog starts it empty instead of
+        # on the same layer as NOISY; checkParameterValues requires it.
         rasters = (
             (self.NOISY, self.NOISY_BAND, "Noisy (speckled) raster", False),
-            (self.DESPECKLED, self.DESPECKLED_BAND, "Despeckled raster", False),
+            (self.DESPECKLED, self.DESPECKLED_BAND, "Despeckled raster", True),
             (self.REFERENCE, self.REFERENCE_BAND, "Clean reference raster", True),
         )
         for key, band_key, label, optional in rasters:
@@ -134,25 +154,18 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterFeatureSource(
                 self.AREAS,
                 "Homogeneous areas (empty: found automatically)",
-                [QgsProcessing.TypeVectorPolygon],
+                [SOURCE_VECTOR_POLYGON],
                 optional=True,
             )
         )
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                self.DOMAIN,
-                "Domain of real bands",
-                options=["Intensity", "Amplitude"],
-                defaultValue=0,
-            )
-        )
+        self.addParameter(domain_parameter(self.DOMAIN, "Domain of real bands"))
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.LOOKS,
-                "Number of looks of the noisy raster",
-                type=QgsProcessingParameterNumber.Double,
-                defaultValue=1.0,
+                "Number of looks of the noisy raster (empty: 1 for complex data, else estimated)",
+                type=NUMBER_DOUBLE,
                 minValue=0.01,
+                optional=True,
             )
         )
         self.addParameter(
@@ -170,7 +183,7 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
             QgsProcessingParameterFeatureSink(
                 self.OUTPUT_AREAS,
                 "Homogeneous areas used (with their ENL)",
-                QgsProcessing.TypeVectorPolygon,
+                SOURCE_VECTOR_POLYGON,
                 optional=True,
                 createByDefault=False,
             )
@@ -194,6 +207,26 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
                 self.ENL_PER_AREA, "ENL of the despeckled image per area (JSON: name -> ENL)"
             )
         )
+
+    def checkParameterValues(self, parameters, context):
+        if parameters.get(self.DESPECKLED) in (None, ""):
+            return False, "Choose the despeckled raster (DESPECKLED) to evaluate against NOISY."
+        noisy = self.parameterAsRasterLayer(parameters, self.NOISY, context)
+        despeckled = self.parameterAsRasterLayer(parameters, self.DESPECKLED, context)
+        same_band = (self.parameterAsInt(parameters, self.NOISY_BAND, context) or 1) == (
+            self.parameterAsInt(parameters, self.DESPECKLED_BAND, context) or 1
+        )
+        if noisy is not None and despeckled is not None and same_band:
+            if noisy.id() == despeckled.id() or noisy.source() == despeckled.source():
+                return False, (
+                    f"NOISY and DESPECKLED are the same layer ('{noisy.name()}'): choose the "
+                    "despeckled output as DESPECKLED (the ratio of a raster with itself "
+                    "measures nothing)."
+                )
+        message = refusal(self, parameters, context, self.NOISY, self.NOISY_BAND)
+        if message:
+            return False, message
+        return super().checkParameterValues(parameters, context)
 
     def _raster(self, parameters, key, context, required=True):
         layer = self.parameterAsRasterLayer(parameters, key, context)
@@ -231,12 +264,12 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
         if parameters.get(self.OUTPUT_AREAS) in (None, ""):
             return None
         fields = QgsFields()
-        fields.append(QgsField("name", QVariant.String))
+        fields.append(QgsField("name", FIELD_STRING))
         for name in ("enl_noisy", "enl_despeckled", "ratio_mean", "ratio_enl"):
-            fields.append(QgsField(name, QVariant.Double))
-        fields.append(QgsField("automatic", QVariant.Bool))
+            fields.append(QgsField(name, FIELD_DOUBLE))
+        fields.append(QgsField("automatic", FIELD_BOOL))
         sink, sink_id = self.parameterAsSink(
-            parameters, self.OUTPUT_AREAS, context, fields, QgsWkbTypes.Polygon, layer.crs()
+            parameters, self.OUTPUT_AREAS, context, fields, WKB_POLYGON, layer.crs()
         )
         if sink is None:
             return None
@@ -253,7 +286,7 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
                 [area.name, area.enl_noisy, area.enl_despeckled, area.ratio_mean,
                  area.ratio_enl, area.automatic]
             )  # fmt: skip
-            sink.addFeature(feature, QgsFeatureSink.FastInsert)
+            sink.addFeature(feature, FAST_INSERT)
         return sink_id
 
     def processAlgorithm(self, parameters, context, feedback):
@@ -274,13 +307,14 @@ class EvaluateAlgorithm(Speckle2VoidAlgorithm):
                 despeckled_band=self.parameterAsInt(parameters, self.DESPECKLED_BAND, context) or 1,
                 reference_path=gdal_raster_path(reference) if reference else None,
                 reference_band=self.parameterAsInt(parameters, self.REFERENCE_BAND, context) or 1,
-                domain=DOMAINS[self.parameterAsEnum(parameters, self.DOMAIN, context)],
-                looks=self.parameterAsDouble(parameters, self.LOOKS, context),
+                domain=domain_value(self, parameters, context, self.DOMAIN),
+                looks=optional_number(self, parameters, self.LOOKS, context),
                 polygons=polygons,
                 compare_classic=self.parameterAsBoolean(parameters, self.COMPARE_CLASSIC, context),
                 progress=progress,
                 is_cancelled=is_cancelled,
                 log=feedback.pushInfo,
+                warn=feedback.pushWarning,
             )
         scores = evaluation.despeckled
         areas_id = self._write_areas(parameters, context, noisy, evaluation)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import importlib
 
-from qgis.core import Qgis, QgsMessageLog, QgsProcessingProvider
+from qgis.core import QgsMessageLog, QgsProcessingProvider
 
 from .common import plugin_icon
+from .qgis_compat import MESSAGE_CRITICAL
 
 # (module in this package, algorithm class): one algorithm per module.
 ALGORITHMS = (
@@ -42,7 +43,7 @@ class Speckle2VoidProvider(QgsProcessingProvider):
                 QgsMessageLog.logMessage(
                     f"Cannot load {module_name}.{class_name}: {exc!r}",
                     "Speckle2Void",
-                    Qgis.Critical,
+                    MESSAGE_CRITICAL,
                 )
                 continue
             self.addAlgorithm(algorithm)

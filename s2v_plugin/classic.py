@@ -19,13 +19,15 @@ from typing import Callable
 import numpy as np
 
 from .core.classic_filters import FilterSpec, filter_spec
-from .core.domain import DOMAINS, INTENSITY, from_intensity, to_intensity
+from .core.domain import AUTO, DOMAINS, INTENSITY, from_intensity, to_intensity
 from .core.errors import InputError
 from .core.tiling import plan_tiles
 from .io.band_scan import scan_band
+from .io.input_description import describe_raster
 from .io.raster_source import RasterSource
 from .io.raster_writer import RasterWriter, check_writable
 from .io.windows import core_of
+from .provenance import UNITS, provenance_items
 from .tiled_run import Callbacks, all_or_nothing, run_tiles
 
 LOG = logging.getLogger(__name__)
@@ -50,12 +52,15 @@ class ClassicReport:
     seconds: float
 
 
-def _check_options(window: int, looks: float, domain: str, tile: int) -> None:
-    if domain not in DOMAINS:
-        raise InputError(f"DOMAIN must be one of {DOMAINS}, not {domain!r}.")
+def _check_options(
+    window: int, looks: float | None, domain: str, tile: int, auto: bool = False
+) -> None:
+    allowed = (*DOMAINS, AUTO) if auto else DOMAINS
+    if domain not in allowed:
+        raise InputError(f"DOMAIN must be one of {allowed}, not {domain!r}.")
     if window < 3 or window % 2 == 0:
         raise InputError(f"WINDOW_SIZE must be an odd number >= 3 (got {window}).")
-    if not (np.isfinite(looks) and looks > 0):
+    if looks is not None and not (np.isfinite(looks) and looks > 0):
         raise InputError(f"LOOKS must be a positive number (got {looks}).")
     if tile < MIN_TILE_SIZE:
         raise InputError(f"TILE_SIZE must be at least {MIN_TILE_SIZE} pixels (got {tile}).")
@@ -103,14 +108,15 @@ def classic_filter_raster(
     output_path: str,
     filter_key: str = "lee",
     band: int = 1,
-    domain: str = INTENSITY,
+    domain: str = AUTO,
     window: int | None = None,
-    looks: float = 1.0,
+    looks: float | None = None,
     options: dict | None = None,
     tile_size: int = DEFAULT_TILE_SIZE,
     progress: Callable[[float], None] | None = None,
     is_cancelled: Callable[[], bool] | None = None,
     log: Callable[[str], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> ClassicReport:
     """Filter one band of a raster with a classic speckle filter into a float32 raster.
 
@@ -123,20 +129,23 @@ def classic_filter_raster(
         ``"lee_sigma"``, ``"frost"``, ``"gamma_map"``, ``"kuan"``, ``"boxcar"``).
     band : int
         1-based band number.
-    domain : {"intensity", "amplitude"}
+    domain : {"auto", "intensity", "amplitude"}
         Domain of a real band (filters run on intensity; the output is in the input's
-        domain, complex input gives intensity).
+        domain, complex input gives intensity); ``"auto"`` decides from the metadata and the
+        speckle statistics (:func:`s2v_plugin.io.input_description.describe_raster`).
     window : int, optional
         Odd window size; the filter's default when omitted.
-    looks : float
-        Equivalent number of looks of the input.
+    looks : float, optional
+        Equivalent number of looks of the input; default: 1 for complex input, else the ENL
+        estimated over homogeneous areas.
     options : dict, optional
         Filter-specific keyword arguments (``damping`` for Frost; ``sigma``,
         ``target_window``, ``point_threshold``, ``point_count`` for Lee Sigma).
     tile_size : int
         Tile core size in pixels: changes memory and speed, never the result.
-    progress, is_cancelled, log : callables, optional
-        Progress in [0, 1], cancel polling (before every tile), log lines.
+    progress, is_cancelled, log, warn : callables, optional
+        Progress in [0, 1], cancel polling (before every tile), log lines, warnings (default:
+        ``log``).
 
     Returns
     -------
@@ -149,10 +158,15 @@ def classic_filter_raster(
     """
     started = time.perf_counter()
     callbacks = Callbacks.of(progress, is_cancelled, log)
+    log = callbacks.log
+    warn = warn or log
     spec = filter_spec(filter_key)
     window = int(window or spec.default_window)
-    _check_options(window, looks, domain, tile_size)
+    _check_options(window, looks, domain, tile_size, auto=True)
     check_writable(output_path)
+    description = describe_raster(input_path, band, domain, looks)
+    description.report(log, warn)
+    domain, looks = description.domain, description.looks
     with RasterSource(input_path, band) as source:
         info = source.info
         scan = scan_band(source, domain, callbacks.part(0.0, SCAN_SHARE))
@@ -162,14 +176,16 @@ def classic_filter_raster(
         output_domain = INTENSITY if info.is_complex else domain
         nodata = info.nodata
         nodata = float(nodata) if nodata is not None and np.isfinite(nodata) else float("nan")
-        metadata = {
-            "S2V_FILTER": spec.label,
-            "S2V_WINDOW": window,
-            "S2V_LOOKS": looks,
-            "S2V_DOMAIN": output_domain,
-            "S2V_SOURCE_BAND": band,
-            **{f"S2V_{key.upper()}": value for key, value in options.items()},
-        }
+        metadata = provenance_items(
+            description.provenance,
+            filter=spec.label,
+            window=window,
+            looks=looks,
+            domain=output_domain,
+            source_band=band,
+            input_kind=description.kind,
+            **options,
+        )
         writer = RasterWriter(
             output_path,
             width=info.width,
@@ -179,6 +195,7 @@ def classic_filter_raster(
             metadata=metadata,
             band_descriptions=[f"{output_domain} ({spec.label} {window}x{window})"],
         )
+        writer.set_unit_type(UNITS[output_domain])
         with all_or_nothing([writer]):
             run_tiles(
                 source,

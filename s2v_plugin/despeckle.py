@@ -25,6 +25,7 @@ import numpy as np
 from .core import bayes
 from .core.domain import (
     AMPLITUDE,
+    AUTO,
     DOMAINS,
     INTENSITY,
     from_intensity,
@@ -35,9 +36,11 @@ from .core.errors import InputError
 from .core.intensity_scale import IntensityScale, scale_from_samples
 from .core.tiling import Tile, TilePlan, plan_tiles
 from .io.band_scan import scan_band
+from .io.input_description import InputDescription, describe_raster
 from .io.raster_source import ArraySource, BandInfo, RasterSource
 from .io.raster_writer import RasterWriter, check_writable
 from .io.windows import core_of, read_window
+from .provenance import UNITS, provenance_items
 from .runtime.models import default_model_path
 from .runtime.session import ModelSession
 from .tiled_run import ArrayOutput, Callbacks, all_or_nothing, run_tiles
@@ -233,9 +236,10 @@ def prepare_scene(
     return Scene(looks, scale, plan, domain, output_domain)
 
 
-def _check_options(domain: str, looks: float | None, tile_size: int) -> None:
-    if domain not in DOMAINS:
-        raise InputError(f"DOMAIN must be one of {DOMAINS}, not {domain!r}.")
+def _check_options(domain: str, looks: float | None, tile_size: int, auto: bool = False) -> None:
+    allowed = (*DOMAINS, AUTO) if auto else DOMAINS
+    if domain not in allowed:
+        raise InputError(f"DOMAIN must be one of {allowed}, not {domain!r}.")
     if looks is not None and not (np.isfinite(looks) and looks >= 1):
         raise InputError(f"LOOKS must be a number >= 1 (got {looks}).")
     if tile_size < MIN_TILE_SIZE:
@@ -323,13 +327,28 @@ def band_description(output_domain: str, what: str) -> str:
     return f"{output_domain} {what}"
 
 
-def output_metadata(session: ModelSession, output_domain: str, band: int) -> dict:
-    """Metadata items of the outputs known before the run."""
-    return {
-        "S2V_MODEL": session.card.summary(),
-        "S2V_DOMAIN": output_domain,
-        "S2V_SOURCE_BAND": str(band),
-    }
+def output_metadata(
+    session: ModelSession,
+    output_domain: str,
+    band: int,
+    description: InputDescription | None = None,
+    point_target_factor: float | None = None,
+) -> dict:
+    """Metadata items of the outputs known before the run: the input's carried-forward
+    provenance (``S2V_DECORRELATION_*``), the model, the settings, plugin version and time."""
+    card = session.card
+    return provenance_items(
+        description.provenance if description else None,
+        model=card.summary(),
+        model_name=card.name,
+        model_version=card.model_version,
+        domain=output_domain,
+        source_band=band,
+        input_kind=description.kind if description else None,
+        point_target_factor=(
+            card.point_target_factor if point_target_factor is None else point_target_factor
+        ),
+    )
 
 
 def report_metadata(report: DespeckleReport) -> dict:
@@ -352,7 +371,7 @@ def despeckle_raster(
     input_path: str,
     output_path: str,
     band: int = 1,
-    domain: str = INTENSITY,
+    domain: str = AUTO,
     looks: float | None = None,
     model_path: str | None = None,
     tile_size: int = DEFAULT_TILE_SIZE,
@@ -363,6 +382,7 @@ def despeckle_raster(
     is_cancelled: Callable[[], bool] | None = None,
     log: Callable[[str], None] | None = None,
     batch_pixels: int = BATCH_PIXELS,
+    warn: Callable[[str], None] | None = None,
 ) -> DespeckleReport:
     """Despeckle one band of a raster file into a float32 GeoTIFF (or other GDAL format).
 
@@ -374,10 +394,13 @@ def despeckle_raster(
         Destination of the despeckled band, in the input's domain (complex gives intensity).
     band : int
         1-based band number.
-    domain : {"intensity", "amplitude"}
-        Domain of a real band; complex bands are always converted to intensity.
+    domain : {"auto", "intensity", "amplitude"}
+        Domain of a real band; ``"auto"`` decides from the metadata and the speckle statistics
+        (:func:`s2v_plugin.io.input_description.describe_raster`); complex bands are always
+        converted to intensity.
     looks : float, optional
-        Number of looks L of the input; default from the model card.
+        Number of looks L of the input; default: 1 for complex input, else the ENL estimated
+        over homogeneous areas (a warning says when it differs from the model's looks).
     model_path : str, optional
         Speckle2Void ONNX model; default: the shipped model.
     tile_size : int
@@ -388,8 +411,9 @@ def despeckle_raster(
         Destination of the posterior standard deviation (same domain and units as the output).
     point_target_factor : float, optional
         Pixels brighter than this times the median are kept unchanged; default from the card.
-    progress, is_cancelled, log : callables, optional
-        Progress in [0, 1], cancel polling (checked before every batch of tiles), log lines.
+    progress, is_cancelled, log, warn : callables, optional
+        Progress in [0, 1], cancel polling (checked before every batch of tiles), log lines,
+        warnings (default: ``log``).
 
     Returns
     -------
@@ -402,17 +426,29 @@ def despeckle_raster(
     """
     callbacks = Callbacks.of(progress, is_cancelled, log)
     log = callbacks.log
-    _check_options(domain, looks, tile_size)
+    warn = warn or log
+    _check_options(domain, looks, tile_size, auto=True)
     for path in filter(None, (output_path, uncertainty_path)):
         check_writable(path)
     with RasterSource(input_path, band) as source:
         session = ModelSession(resolve_model_path(model_path), device)
         log(f"Model: {session.card.summary()}")
+        description = describe_raster(
+            input_path,
+            band,
+            domain,
+            looks,
+            needs_white_speckle=True,
+            model_looks=session.card.looks,
+        )
+        description.report(log, warn)
+        domain, looks = description.domain, description.looks
         if device == "auto" and session.provider != "CUDAExecutionProvider":
             log("DEVICE auto: CUDA is not usable here (needs onnxruntime-gpu), running on the CPU.")
         log(f"Execution provider: {session.provider} (DEVICE {device})")
         output_domain = INTENSITY if source.info.is_complex else domain
         width, height = source.info.width, source.info.height
+        metadata = output_metadata(session, output_domain, band, description, point_target_factor)
         writers = [
             RasterWriter(
                 path,
@@ -420,12 +456,14 @@ def despeckle_raster(
                 height=height,
                 georeferencing=source.georeferencing(),
                 nodata=output_nodata(source.info),
-                metadata=output_metadata(session, output_domain, band),
+                metadata=metadata,
                 band_descriptions=[band_description(output_domain, what)],
             )
             for path, what in ((output_path, MEAN), (uncertainty_path, STD))
             if path
         ]
+        for writer in writers:
+            writer.set_unit_type(UNITS[output_domain])
         with all_or_nothing(writers):
             report = _run(
                 source,

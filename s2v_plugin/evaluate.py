@@ -18,12 +18,14 @@ import numpy as np
 
 from .core import metrics
 from .core.classic_filters import FILTERS
-from .core.domain import DOMAINS, INTENSITY, from_intensity, to_intensity
+from .core.domain import AUTO, DOMAINS, INTENSITY, from_intensity, to_intensity
 from .core.errors import InputError, OutputError
 from .core.tiling import plan_tiles
 from .io.gdal_context import gdal_exceptions
+from .io.input_description import describe_raster
 from .io.raster_source import ArraySource, RasterSource
 from .io.raster_writer import RasterWriter, check_writable
+from .provenance import provenance_items
 from .tiled_run import Callbacks, all_or_nothing, run_tiles
 
 LOG = logging.getLogger(__name__)
@@ -33,6 +35,8 @@ AUTO_WINDOW = 32
 AUTO_COUNT = 10
 #: Tile size of the ratio raster's write.
 RATIO_TILE = 1024
+#: A ratio mean outside this range means NOISY and DESPECKLED do not match (domain or scale).
+RATIO_MEAN_RANGE = (0.7, 1.4)
 
 
 @dataclass(frozen=True)
@@ -383,13 +387,14 @@ def evaluate_rasters(
     despeckled_band: int = 1,
     reference_path: str | None = None,
     reference_band: int = 1,
-    domain: str = INTENSITY,
-    looks: float = 1.0,
+    domain: str = AUTO,
+    looks: float | None = None,
     polygons: list[tuple[str, str]] | None = None,
     compare_classic: bool = True,
     progress: Callable[[float], None] | None = None,
     is_cancelled: Callable[[], bool] | None = None,
     log: Callable[[str], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> Evaluation:
     """Evaluate a despeckled raster: write the ratio raster and the HTML report.
 
@@ -405,15 +410,17 @@ def evaluate_rasters(
         1-based bands.
     reference_path : str, optional
         Clean image (same domain as the despeckled one) for PSNR and SSIM.
-    domain : {"intensity", "amplitude"}
-        Domain of real bands.
-    looks : float
-        Number of looks of the noisy image.
+    domain : {"auto", "intensity", "amplitude"}
+        Domain of real bands; ``"auto"`` decides for each raster from its metadata (our
+        outputs say their domain) and speckle statistics.
+    looks : float, optional
+        Number of looks of the noisy image; default: 1 for complex input, else the ENL
+        estimated over homogeneous areas.
     polygons : list of (name, WKT), optional
         Homogeneous areas in the raster's CRS; found automatically when omitted or empty.
     compare_classic : bool
         Also score every classic filter.
-    progress, is_cancelled, log : callables, optional
+    progress, is_cancelled, log, warn : callables, optional
 
     Returns
     -------
@@ -426,8 +433,10 @@ def evaluate_rasters(
     """
     callbacks = Callbacks.of(progress, is_cancelled, log)
     progress, log = callbacks.progress, callbacks.log
-    if domain not in DOMAINS:
-        raise InputError(f"DOMAIN must be one of {DOMAINS}, not {domain!r}.")
+    warn = warn or log
+    if domain not in (*DOMAINS, AUTO):
+        raise InputError(f"DOMAIN must be one of {(*DOMAINS, AUTO)}, not {domain!r}.")
+    check_distinct(noisy_path, noisy_band, despeckled_path, despeckled_band)
     if ratio_path:
         check_writable(ratio_path)
     if html_path:
@@ -443,17 +452,26 @@ def evaluate_rasters(
             sources["REFERENCE"], reference = _read_band(
                 reference_path, reference_band, "REFERENCE"
             )
-            if np.iscomplexobj(reference):  # |z|^2 or |z| in the evaluation's domain
-                reference = from_intensity(to_intensity(reference, domain), domain)
         check_compatible(sources)
         georeferencing = sources["NOISY"].georeferencing()
     finally:
         for source in sources.values():
             source.close()
+    noisy_kind = describe_raster(noisy_path, noisy_band, domain, looks, role="NOISY")
+    despeckled_kind = describe_raster(
+        despeckled_path, despeckled_band, domain, role="DESPECKLED",
+        fallback_domain=noisy_kind.domain,
+    )  # fmt: skip
+    for description in (noisy_kind, despeckled_kind):
+        description.report(log, warn)
+    looks = noisy_kind.looks
     if not np.iscomplexobj(noisy) and (noisy < 0).any():
         raise InputError("NOISY has negative values: it must be linear intensity or amplitude.")
-    noisy = to_intensity(noisy, domain)
+    noisy = to_intensity(noisy, noisy_kind.domain)
+    domain = despeckled_kind.domain
     despeckled = to_intensity(despeckled, domain)
+    if reference is not None and np.iscomplexobj(reference):  # |z|^2 or |z| in that domain
+        reference = from_intensity(to_intensity(reference, domain), domain)
     height, width = noisy.shape
     callbacks.check_cancelled()
     if polygons:
@@ -473,6 +491,14 @@ def evaluate_rasters(
         progress=callbacks.part(0.05, 0.85),
         is_cancelled=callbacks.is_cancelled,
     )
+    ratio_mean = evaluation.despeckled.ratio_mean
+    if not RATIO_MEAN_RANGE[0] <= ratio_mean <= RATIO_MEAN_RANGE[1]:
+        warn(
+            f"The ratio image has mean {ratio_mean:.3f}, far from 1: NOISY "
+            f"({noisy_kind.domain}) and DESPECKLED ({despeckled_kind.domain}) do not match in "
+            "domain or scale. Check DOMAIN (Auto reads our outputs' metadata) and that "
+            "DESPECKLED was computed from NOISY."
+        )
     log(
         f"ENL {evaluation.despeckled.enl:.2f} over {len(areas)} "
         f"{'automatic windows' if evaluation.automatic_areas else 'areas'} (noisy "
@@ -482,7 +508,14 @@ def evaluate_rasters(
     )
     callbacks.check_cancelled()
     if ratio_path:
-        _write_ratio(ratio_path, evaluation.images["ratio"], georeferencing, callbacks)
+        metadata = provenance_items(
+            noisy_kind.provenance,
+            product="ratio image noisy / despeckled (intensity)",
+            looks=looks,
+            noisy_domain=noisy_kind.domain,
+            despeckled_domain=despeckled_kind.domain,
+        )
+        _write_ratio(ratio_path, evaluation.images["ratio"], georeferencing, callbacks, metadata)
     progress(0.9)
     if html_path:
         from .report.html import write_report
@@ -498,6 +531,24 @@ def evaluate_rasters(
             raise
     progress(1.0)
     return evaluation
+
+
+def check_distinct(noisy_path: str, noisy_band: int, despeckled_path: str, band: int) -> None:
+    """Refuse to evaluate a raster band against itself."""
+    from pathlib import Path
+
+    def same(a: str, b: str) -> bool:
+        try:
+            return Path(a).resolve() == Path(b).resolve()
+        except OSError:
+            return a == b
+
+    if noisy_band == band and same(noisy_path, despeckled_path):
+        raise InputError(
+            f"NOISY and DESPECKLED are the same raster band ('{despeckled_path}', band {band}): "
+            "choose the despeckled output as DESPECKLED (the ratio of a raster with itself "
+            "measures nothing)."
+        )
 
 
 def _check_report_path(path: str) -> None:
@@ -517,7 +568,9 @@ def _title(noisy_path: str, despeckled_path: str) -> str:
     return f"{Path(despeckled_path).name} vs {Path(noisy_path).name}"
 
 
-def _write_ratio(path: str, ratio: np.ndarray, georeferencing, callbacks: Callbacks) -> None:
+def _write_ratio(
+    path: str, ratio: np.ndarray, georeferencing, callbacks: Callbacks, metadata: dict
+) -> None:
     height, width = ratio.shape
     writer = RasterWriter(
         path,
@@ -525,9 +578,10 @@ def _write_ratio(path: str, ratio: np.ndarray, georeferencing, callbacks: Callba
         height=height,
         georeferencing=georeferencing,
         nodata=float("nan"),
-        metadata={"S2V_PRODUCT": "ratio image noisy / despeckled (intensity)"},
+        metadata=metadata,
         band_descriptions=["ratio noisy / despeckled (intensity)"],
     )
+    writer.set_unit_type("ratio")
     with all_or_nothing([writer]):
         run_tiles(
             ArraySource(ratio),

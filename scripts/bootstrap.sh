@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install what the project needs on a fresh Debian 12 machine: QGIS 3.22 from apt and a
-# virtual environment (.venv) with the Python packages. Safe to run again: it skips what is there.
+# Install what the project needs on a fresh Debian 12 or 13 machine: QGIS from apt (3.22 or 3.40)
+# and a virtual environment (.venv) with the Python packages. Safe to run again: it skips what is
+# there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

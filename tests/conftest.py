@@ -4,6 +4,14 @@
 The engine is imported as ``s2v_plugin`` from this checkout: pytest puts the checkout first on
 the path (``pythonpath`` in pyproject.toml), before any installed copy. The plugin is loaded
 into QGIS from this checkout too, under the name QGIS gives it (``speckle2void``).
+
+Test tiers skip themselves when their dependency is missing: QGIS tests need ``qgis.core``,
+ONNX tests need ``onnxruntime`` and ``onnx``, training tests need ``torch``, real-data tests need
+``../shared/data/sar``.
+
+One tier may be skipped on purpose, by one explicit rule: ``S2V_SKIP_TRAINING=1`` leaves out the
+training tests (``tests/test_training_*.py``). ``.ci/debian13`` sets it for the Debian 13 suite
+(Python 3.13), where no CPU wheel of the pinned PyTorch exists; nothing else is skipped there.
 """
 
 from __future__ import annotations
@@ -23,6 +31,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["PYTHONNOUSERSITE"] = "1"
 
 PLUGIN_NAME = "speckle2void"
+
+SKIP_TRAINING = os.environ.get("S2V_SKIP_TRAINING") == "1"
+collect_ignore_glob = ["test_training_*.py"] if SKIP_TRAINING else []
+
+
+def pytest_report_header(config):
+    if SKIP_TRAINING:
+        return "S2V_SKIP_TRAINING=1: the training tier (tests/test_training_*.py) is not collected"
+    return None
 
 
 @pytest.fixture(scope="session")

@@ -37,7 +37,7 @@ def test_defaults_are_the_algorithms_defaults():
 
     args = parse("despeckle", "a.tif")
     assert (args.tile_size, args.domain, args.device, args.looks) == (
-        DEFAULT_TILE_SIZE, "intensity", "auto", None,
+        DEFAULT_TILE_SIZE, "auto", "auto", None,
     )  # fmt: skip
     assert parse("decorrelate", "a.tif").remove_oversampling is True
     assert parse("decorrelate", "a.tif", "--no-remove-oversampling").remove_oversampling is False
@@ -47,7 +47,7 @@ def test_defaults_are_the_algorithms_defaults():
     "argv",
     [
         ["despeckle", "a.tif", "--domain", "decibel"],
-        ["despeckle", "a.tif", "--domain", "2"],
+        ["despeckle", "a.tif", "--domain", "3"],
         ["despeckle", "a.tif", "--tile-size", "8"],
         ["despeckle", "a.tif", "--looks", "many"],
         ["despeckle"],

@@ -63,10 +63,14 @@ def assert_same_raster(actual: str, expected: str) -> None:
     assert (a.RasterXSize, a.RasterYSize) == (b.RasterXSize, b.RasterYSize)
     assert a.GetGeoTransform() == b.GetGeoTransform()
     assert a.GetProjection() == b.GetProjection()
-    assert a.GetMetadata() == b.GetMetadata()
+    created = "S2V_CREATED"  # the time of each run
+    assert {k: v for k, v in a.GetMetadata().items() if k != created} == {
+        k: v for k, v in b.GetMetadata().items() if k != created
+    }
     band_a, band_b = a.GetRasterBand(1), b.GetRasterBand(1)
     assert str(band_a.GetNoDataValue()) == str(band_b.GetNoDataValue())  # nan == nan
     assert band_a.GetDescription() == band_b.GetDescription()
+    assert band_a.GetUnitType() == band_b.GetUnitType()
     assert band_a.GetBlockSize() == band_b.GetBlockSize()
     x, y = band_a.ReadAsArray().astype(np.float64), band_b.ReadAsArray().astype(np.float64)
     assert np.array_equal(np.isnan(x), np.isnan(y))
@@ -277,7 +281,7 @@ def test_the_shipped_model_gives_the_same_output_on_the_cluster(tmp_path, client
 
     if default_model_path() is None:
         pytest.skip("no shipped model")
-    source = write_raster(tmp_path / "in.tif", gamma_scene((160, 150), seed=7))
+    source = write_raster(tmp_path / "in.tif", gamma_scene((128, 100), seed=7))
     despeckle_raster(source, str(tmp_path / "ref.tif"), tile_size=64, device="cpu")
     job = DespeckleJob(source, str(tmp_path / "out.tif"), tile_size=64, device="cpu")
     [outcome] = run_jobs(client, [job])

@@ -111,12 +111,10 @@ def test_report_and_ratio_raster_are_written(tmp_path, rasters):
 
 
 def polygon_layer(polygons, crs="EPSG:32632"):
-    from qgis.core import QgsFeature, QgsField, QgsGeometry, QgsVectorLayer
-    from qgis.PyQt.QtCore import QVariant
+    from qgis.core import QgsFeature, QgsGeometry, QgsVectorLayer
 
-    layer = QgsVectorLayer(f"Polygon?crs={crs}", "areas", "memory")
-    layer.dataProvider().addAttributes([QgsField("name", QVariant.String)])
-    layer.updateFields()
+    # The field is declared in the URI: no QVariant/QMetaType type, same on Qt5 and Qt6.
+    layer = QgsVectorLayer(f"Polygon?crs={crs}&field=name:string", "areas", "memory")
     features = []
     for name, wkt in polygons:
         feature = QgsFeature(layer.fields())
@@ -216,6 +214,7 @@ def test_bad_inputs_get_clear_messages(processing_run, tmp_path, rasters):
     y, x = np.mgrid[0:96, 0:96]
     texture = (10 * (2 + np.sin(x / 2.5) * np.sin(y / 2.5))).astype(np.float32)
     textured = write_raster(tmp_path / "texture.tif", texture)
+    smoothed = write_raster(tmp_path / "texture_smooth.tif", texture)
     outside = polygon_layer([("far", pixel_box(1000, 1000, 20, 20))])
     tiny = polygon_layer([("tiny", pixel_box(10, 10, 5, 5))])
     base = {
@@ -231,7 +230,9 @@ def test_bad_inputs_get_clear_messages(processing_run, tmp_path, rasters):
         ({"AREAS": outside}, "outside the raster"),
         ({"AREAS": tiny}, "at least 200"),
         ({"DESPECKLED": zero}, "zero or negative"),
-        ({"NOISY": textured, "DESPECKLED": textured}, "No homogeneous window"),
+        ({"NOISY": textured, "DESPECKLED": smoothed}, "No homogeneous window"),
+        ({"NOISY": textured, "DESPECKLED": textured}, "same layer"),
+        ({"DESPECKLED": None}, "Choose the despeckled raster"),
     ]
     for change, pattern in cases:
         message = _message(processing_run, {**base, **change})

@@ -2,6 +2,9 @@
 
 The model is built with the modeler API, saved as a .model3 file, loaded back and run
 headless, as a user would run a saved model.
+
+QGIS versions name a model's outputs differently (3.22: ``child:name``; 3.40: after the output's
+description), so the tests look each output up by its description, which every version keeps.
 """
 
 from __future__ import annotations
@@ -21,6 +24,19 @@ from osgeo import gdal  # noqa: E402
 from rasters import write_raster  # noqa: E402
 
 from s2v_plugin.core.simulation import SpectralShape, simulate_correlated_slc  # noqa: E402
+
+REPORT, RATIO = "report", "ratio"
+DESCRIPTIONS = {REPORT: "Despeckling report", RATIO: "Ratio image"}
+
+
+def output_names(path) -> dict:
+    """The parameter name this QGIS gives each model output, keyed by its short name."""
+    from qgis.core import QgsProcessingModelAlgorithm
+
+    model = QgsProcessingModelAlgorithm()
+    assert model.fromFile(str(path))
+    by_description = {p.description(): p.name() for p in model.destinationParameterDefinitions()}
+    return {name: by_description[description] for name, description in DESCRIPTIONS.items()}
 
 
 def build_chain(path, model_path: str, decorrelate: bool) -> str:
@@ -49,7 +65,7 @@ def build_chain(path, model_path: str, decorrelate: bool) -> str:
             algorithm.addParameterSources(key, [source])
         model_outputs = {}
         for name, output_key in outputs:
-            output = QgsProcessingModelOutput(name, name)
+            output = QgsProcessingModelOutput(name, DESCRIPTIONS[name])
             output.setChildId(child_id)
             output.setChildOutputName(output_key)
             model_outputs[name] = output
@@ -75,7 +91,7 @@ def build_chain(path, model_path: str, decorrelate: bool) -> str:
             "LOOKS": static(1.0),
             "COMPARE_CLASSIC": static(True),
         },
-        outputs=(("report", "OUTPUT_HTML"), ("ratio", "OUTPUT_RATIO")),
+        outputs=((REPORT, "OUTPUT_HTML"), (RATIO, "OUTPUT_RATIO")),
     )
     model.updateDestinationParameters()
     assert model.toFile(str(path)), f"could not save {path}"
@@ -110,27 +126,34 @@ def slc(tmp_path):
     return write_raster(tmp_path / "slc.tif", array)
 
 
-def check_outputs(result, shape):
-    report = result["evaluate:report"]
-    text = Path(report).read_text(encoding="utf-8")
+def run_chain(path, slc, tmp_path):
+    """Run the saved chain with the report and ratio written into ``tmp_path``."""
+    names = output_names(path)
+    result = run_saved_model(
+        path,
+        {
+            "slc": slc,
+            names[REPORT]: str(tmp_path / "report.html"),
+            names[RATIO]: str(tmp_path / "ratio.tif"),
+        },
+    )
+    assert Path(result[names[REPORT]]) == tmp_path / "report.html"
+    return result, Path(result[names[REPORT]]), result[names[RATIO]]
+
+
+def check_outputs(report, ratio_path, shape):
+    text = report.read_text(encoding="utf-8")
     assert len(re.findall(r"data:image/png;base64,", text)) >= 10
     assert "Refined Lee" in text and "M-index" in text
-    ratio = gdal.Open(result["evaluate:ratio"])
+    ratio = gdal.Open(ratio_path)
     assert (ratio.RasterYSize, ratio.RasterXSize) == shape
 
 
 def test_saved_model_despeckle_then_evaluate_runs_headless(qgis_app, tmp_path, slc):
     model_path = neighbour_mean_model(tmp_path / "m.onnx")
     path = build_chain(tmp_path / "chain.model3", model_path, decorrelate=False)
-    result = run_saved_model(
-        path,
-        {
-            "slc": slc,
-            "evaluate:report": str(tmp_path / "report.html"),
-            "evaluate:ratio": str(tmp_path / "ratio.tif"),
-        },
-    )
-    check_outputs(result, (192, 192))
+    _, report, ratio = run_chain(path, slc, tmp_path)
+    check_outputs(report, ratio, (192, 192))
 
 
 def test_saved_model_decorrelate_despeckle_evaluate_runs_headless(qgis_app, tmp_path, slc):
@@ -141,16 +164,9 @@ def test_saved_model_decorrelate_despeckle_evaluate_runs_headless(qgis_app, tmp_
     model_path = neighbour_mean_model(tmp_path / "m.onnx")
     path = build_chain(tmp_path / "chain.model3", model_path, decorrelate=True)
     assert "speckle2void:decorrelate" in Path(path).read_text(encoding="utf-8")
-    result = run_saved_model(
-        path,
-        {
-            "slc": slc,
-            "evaluate:report": str(tmp_path / "report.html"),
-            "evaluate:ratio": str(tmp_path / "ratio.tif"),
-        },
-    )
-    decorrelated = gdal.Open(result["evaluate:ratio"])
-    check_outputs(result, (decorrelated.RasterYSize, decorrelated.RasterXSize))
+    result, report, ratio = run_chain(path, slc, tmp_path)
+    decorrelated = gdal.Open(ratio)
+    check_outputs(report, ratio, (decorrelated.RasterYSize, decorrelated.RasterXSize))
     numbers = result.get("CHILD_RESULTS", {}).get("evaluate")
     if numbers is not None:  # the numbers other model steps can use
         assert numbers["AREA_COUNT"] > 0 and numbers["RATIO_MEAN"] > 0 and "M_INDEX" in numbers
@@ -159,10 +175,11 @@ def test_saved_model_decorrelate_despeckle_evaluate_runs_headless(qgis_app, tmp_
 def test_saved_model_runs_from_qgis_process(qgis_process, tmp_path, slc):
     model_path = neighbour_mean_model(tmp_path / "m.onnx")
     path = build_chain(tmp_path / "chain.model3", model_path, decorrelate=False)
+    names = output_names(path)
     report = tmp_path / "cli.html"
     run = qgis_process(
-        "run", path, "--", f"slc={slc}", f"evaluate:report={report}",
-        f"evaluate:ratio={tmp_path / 'cli_ratio.tif'}",
+        "run", path, "--", f"slc={slc}", f"{names[REPORT]}={report}",
+        f"{names[RATIO]}={tmp_path / 'cli_ratio.tif'}",
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
     assert report.exists() and "data:image/png;base64" in report.read_text(encoding="utf-8")

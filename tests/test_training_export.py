@@ -148,3 +148,80 @@ def test_the_shipped_default_model_matches_its_pytorch_weights():
     # alpha and beta reach the hundreds: compare relatively; the estimate absolutely
     assert parity["rel"] <= 1e-5
     assert parity["estimate_abs"] <= 1e-4
+
+
+GRAPH_COPIES = {"Pad", "Transpose", "Slice", "Concat", "Split"}
+
+
+def _op_types(path) -> set[str]:
+    import onnx
+
+    return {node.op_type for node in onnx.load(str(path)).graph.node}
+
+
+def test_the_exported_graph_pads_inside_its_convolutions_and_copies_no_activation(exported):
+    _, path, _ = exported
+    ops = _op_types(path)
+    assert "Conv" in ops
+    assert not ops & GRAPH_COPIES
+
+
+@pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped default model")
+def test_the_shipped_default_model_has_no_pad_nor_rotation_nodes():
+    assert not _op_types(DEFAULT_MODEL) & GRAPH_COPIES
+
+
+def test_a_batchnorm_stack_exports_with_its_statistics_folded(tmp_path):
+    torch.manual_seed(1)
+    cfg = ModelConfig(arch="stack", width=4, depth=4, batchnorm=True, input="linear", head="relu")
+    model = build_model(cfg).eval()
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-1.0, 1.0)
+            module.running_var.uniform_(0.5, 2.0)
+            module.weight.data.uniform_(0.5, 1.5)
+    path = export_onnx(model, tmp_path / "stack.onnx", make_card(cfg, "stack", "0"))
+    parity = onnx_parity(model, path, size=40)
+    assert parity["abs"] <= 1e-4 and parity["estimate_abs"] <= 1e-4
+
+
+def _traced_export(model, path):
+    """The previous exporter: ``torch.onnx.export`` traces the training graph as it is."""
+
+    class Exported(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, intensity):
+            return self.model(intensity)
+
+    axes = {0: "n", 2: "height", 3: "width"}
+    example = torch.rand(1, 1, 32, 32) + 0.1
+    with torch.no_grad():
+        torch.onnx.export(
+            Exported(),
+            (example,),
+            str(path),
+            input_names=[INPUT_NAME],
+            output_names=list(OUTPUT_NAMES),
+            dynamic_axes={name: axes for name in (INPUT_NAME, *OUTPUT_NAMES)},
+            opset_version=17,
+            dynamo=False,
+        )
+    return path
+
+
+@pytest.mark.skipif(not DEFAULT_WEIGHTS.exists(), reason="no shipped default weights")
+def test_the_direct_graph_gives_the_traced_graphs_outputs_within_1e_4_relative(tmp_path):
+    from training.export import load_checkpoint_model
+
+    model, _ = load_checkpoint_model(DEFAULT_WEIGHTS)
+    traced = _session(_traced_export(model, tmp_path / "traced.onnx"))
+    assert "Pad" in _op_types(tmp_path / "traced.onnx")  # the reference is the old graph
+    direct = _session(DEFAULT_MODEL)
+    rng = np.random.default_rng(4)
+    y = (rng.exponential(1.0, (2, 1, 96, 136)) * 3.0).astype(np.float32)
+    y[:, :, 40:44, 60:64] *= 50.0  # bright pixels: alpha and beta far from 1
+    for old, new in zip(traced.run(None, {INPUT_NAME: y}), direct.run(None, {INPUT_NAME: y})):
+        assert np.max(np.abs(new - old) / np.abs(old)) <= 1e-4

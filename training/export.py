@@ -11,16 +11,15 @@ The card (:class:`s2v_plugin.runtime.model_card.ModelCard`) is stored as JSON un
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import logging
 import subprocess
-import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,10 +30,14 @@ from s2v_plugin.runtime.model_card import (  # noqa: E402
     ModelCard,
 )
 from training.model import ModelConfig, Speckle2Void, build_model  # noqa: E402
+from training.onnx_graph import build_graph  # noqa: E402
 from training.receptive import measure_receptive_field  # noqa: E402
 
 LOG = logging.getLogger(__name__)
 OPSET = 17
+# onnxruntime 1.14 (the oldest a QGIS user is likely to have) reads IR version 8
+IR_VERSION = 8
+GRAPH = "direct (training/onnx_graph.py: no Pad nodes, rotated kernels)"
 
 
 def git_commit() -> str:
@@ -49,15 +52,6 @@ def git_commit() -> str:
         return out.stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-
-
-class _Exported(nn.Module):
-    def __init__(self, model: Speckle2Void) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, intensity: torch.Tensor):
-        return self.model(intensity)
 
 
 def make_card(
@@ -85,6 +79,7 @@ def make_card(
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "framework": f"torch {torch.__version__}",
         "opset": OPSET,
+        "graph": GRAPH,
     }
     return ModelCard(
         name=name,
@@ -101,39 +96,30 @@ def make_card(
 
 
 def export_onnx(model: Speckle2Void, path: str | Path, card: ModelCard) -> Path:
-    """Write ``model`` (moved to CPU, eval mode) as ONNX with ``card`` in its metadata."""
+    """Write ``model`` (moved to CPU, eval mode) as ONNX with ``card`` in its metadata.
+
+    The graph is written from the weights by :func:`training.onnx_graph.build_graph` (no
+    ``Pad`` nodes, no rotated activations), not traced; :func:`onnx_parity` checks it against
+    PyTorch.
+    """
     import onnx
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     model = model.to("cpu").eval()
-    m = max(card.size_multiple, 1)
-    example = torch.rand(1, 1, 4 * m if m > 1 else 32, 4 * m if m > 1 else 32) + 0.1
-    tmp = path.with_suffix(".tmp.onnx")
-    axes = {0: "n", 2: "height", 3: "width"}
-    with torch.no_grad(), warnings.catch_warnings():
-        # flips export as Slice with step -1, which the constant folder reports and skips
-        warnings.filterwarnings("ignore", message="Constant folding")
-        torch.onnx.export(
-            _Exported(model),
-            (example,),
-            str(tmp),
-            input_names=[INPUT_NAME],
-            output_names=list(OUTPUT_NAMES),
-            dynamic_axes={INPUT_NAME: axes, OUTPUT_NAMES[0]: axes, OUTPUT_NAMES[1]: axes},
-            opset_version=OPSET,
-            dynamo=False,
-        )
-    proto = onnx.load(str(tmp))
-    del proto.metadata_props[:]
+    proto = onnx.helper.make_model(
+        build_graph(model), opset_imports=[onnx.helper.make_opsetid("", OPSET)]
+    )
+    proto.ir_version = min(proto.ir_version, IR_VERSION)
     entry = proto.metadata_props.add()
     entry.key = METADATA_KEY
     entry.value = card.to_json()
     proto.producer_name = "speckle2void-training"
     proto.doc_string = card.summary()
-    onnx.checker.check_model(proto)
-    onnx.save(proto, str(path))
-    tmp.unlink(missing_ok=True)
+    onnx.checker.check_model(proto, full_check=True)
+    tmp = path.with_suffix(".tmp.onnx")
+    onnx.save(proto, str(tmp))
+    tmp.replace(path)
     LOG.info("exported %s (%s)", path, card.summary())
     return path
 
@@ -185,10 +171,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--weights-out", help="also write the weights (no optimiser state) for fine-tuning (--init)"
     )
+    parser.add_argument(
+        "--card-from",
+        help="re-export: keep the model card of this ONNX file (same weights, new graph); only "
+        "the export details in its 'extra' change",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
     model, state = load_checkpoint_model(args.checkpoint)
+    if args.card_from:
+        card = reexport_card(args.card_from)
+        export_onnx(model, args.out, card)
+        _print_parity(model, args.out, card)
+        return 0
     config = state["config"]
     metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else {}
     training = training_summary(state)
@@ -207,13 +203,42 @@ def main(argv: list[str] | None = None) -> int:
     if args.weights_out:
         keep = ("config", "model", "step", "elapsed", "seed", "device", "hardware", "data_summary")
         torch.save({k: state[k] for k in keep if k in state}, args.weights_out)
-    parity = onnx_parity(model, args.out)
+    _print_parity(model, args.out, card)
+    return 0
+
+
+def _print_parity(model: Speckle2Void, path: str, card: ModelCard) -> None:
+    parity = onnx_parity(model, path)
     print(
-        f"wrote {args.out}: {card.summary()}; PyTorch vs onnxruntime: alpha/beta max abs diff "
+        f"wrote {path}: {card.summary()}; PyTorch vs onnxruntime: alpha/beta max abs diff "
         f"{parity['abs']:.2e} (relative {parity['rel']:.2e}), posterior mean max abs diff "
         f"{parity['estimate_abs']:.2e}"
     )
-    return 0
+
+
+def reexport_card(onnx_path: str | Path) -> ModelCard:
+    """The card of an exported model, with this export's commit, date and graph recorded.
+
+    The previous export details stay under ``extra["previous_export"]``.
+    """
+    import onnx
+
+    proto = onnx.load(str(onnx_path), load_external_data=False)
+    metadata = {entry.key: entry.value for entry in proto.metadata_props}
+    card = ModelCard.from_json(metadata[METADATA_KEY])
+    extra = dict(card.extra)
+    previous = {
+        k: extra.pop(k) for k in ("commit", "date", "framework", "opset", "graph") if k in extra
+    }
+    extra.update(
+        commit=git_commit(),
+        date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        framework=f"torch {torch.__version__}",
+        opset=OPSET,
+        graph=GRAPH,
+        previous_export=previous,
+    )
+    return dataclasses.replace(card, extra=extra)
 
 
 def training_summary(state: dict) -> dict:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..core.classic_filters import FILTERS
-from ..core.domain import DOMAINS
+from ..core.domain import AUTO, DOMAIN_OPTIONS
 from ..runtime.session import DEVICES
 
 
@@ -98,13 +98,11 @@ def _despeckle_job(input_path: str, outputs: dict, values: dict):
 def _classic_job(input_path: str, outputs: dict, values: dict):
     from ..classic import classic_filter_raster
     from ..cluster.runner import FileJob
+    from ..core.classic_filters import filter_spec
 
     key = values["filter"]
-    options = {}
-    if key == "frost":  # the algorithm passes each filter its own advanced parameter
-        options["damping"] = values["damping"]
-    elif key == "lee_sigma":
-        options["sigma"] = values["sigma"]
+    # as the algorithm does: each filter gets its own advanced parameters (FilterSpec.parameters)
+    options = {option: values[name.lower()] for name, option in filter_spec(key).parameters}
     kwargs = dict(
         input_path=input_path,
         output_path=outputs["OUTPUT"],
@@ -168,7 +166,11 @@ def _band(key="BAND", what="band") -> Option:
 
 
 _DOMAIN = Option(
-    "DOMAIN", "enum", DOMAINS[0], DOMAINS, help="domain of a real band: " + " or ".join(DOMAINS)
+    "DOMAIN",
+    "enum",
+    AUTO,
+    DOMAIN_OPTIONS,
+    help="domain of a real band: intensity, amplitude or auto (from metadata and statistics)",
 )
 
 
@@ -191,7 +193,11 @@ def _commands() -> dict[str, Command]:
             _band(),
             _DOMAIN,
             Option(
-                "LOOKS", "float", None, minimum=1.0, help="number of looks (default: the model's)"
+                "LOOKS",
+                "float",
+                None,
+                minimum=1.0,
+                help="number of looks (default: 1 for complex data, else estimated)",
             ),
             Option(
                 "MODEL", "path", None, help="Speckle2Void .onnx model (default: the shipped one)"
@@ -246,7 +252,13 @@ def _commands() -> dict[str, Command]:
                 help="the filter",
             ),
             Option("WINDOW_SIZE", "int", 7, minimum=3, help="window size in pixels (odd)"),
-            Option("LOOKS", "float", 1.0, minimum=0.01, help="number of looks of the input"),
+            Option(
+                "LOOKS",
+                "float",
+                None,
+                minimum=0.01,
+                help="number of looks of the input (default: 1 for complex data, else estimated)",
+            ),
             Option("DAMPING", "float", 2.0, minimum=0.0, help="Frost damping factor"),
             Option("SIGMA", "float", 0.9, minimum=0.05, help="Lee Sigma level"),
             Option(
@@ -319,7 +331,13 @@ def _commands() -> dict[str, Command]:
             Option("REFERENCE", "path", None, help="clean reference raster, for PSNR and SSIM"),
             _band("REFERENCE_BAND", "band of the reference raster"),
             _DOMAIN,
-            Option("LOOKS", "float", 1.0, minimum=0.01, help="number of looks of the noisy raster"),
+            Option(
+                "LOOKS",
+                "float",
+                None,
+                minimum=0.01,
+                help="number of looks of the noisy raster (default: 1 for complex, else estimated)",
+            ),
             Option("COMPARE_CLASSIC", "bool", True, help="also score the classic filters"),
         ),
         outputs={"OUTPUT_RATIO": "ratio", "OUTPUT_HTML": "evaluation"},

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import Callable
 
+from ..core.domain import AUTO
 from ..core.errors import S2VError
 from ..despeckle import DespeckleReport
+from ..io.input_description import describe_raster
 from .client import DEFAULT_TIMEOUT, dask_client
 from .runner import run_jobs
 from .tasks import DespeckleJob
@@ -20,6 +22,7 @@ def despeckle_on_cluster(
     progress: Callable[[float], None] | None = None,
     is_cancelled: Callable[[], bool] | None = None,
     log: Callable[[str], None] | None = None,
+    warn: Callable[[str], None] | None = None,
     **arguments,
 ) -> DespeckleReport:
     """Despeckle one raster on a Dask cluster; the same result as ``despeckle_raster``.
@@ -30,8 +33,9 @@ def despeckle_on_cluster(
         Scheduler address or scheduler file; None starts a local cluster.
     timeout : float
         Seconds to wait for the scheduler.
-    progress, is_cancelled, log : callables, optional
-        As for ``despeckle_raster``.
+    progress, is_cancelled, log, warn : callables, optional
+        As for ``despeckle_raster``. DOMAIN and LOOKS are resolved here, once, by
+        :func:`~s2v_plugin.io.input_description.describe_raster`, and logged.
     **arguments
         ``despeckle_raster``'s parameters (``input_path``, ``output_path``, ``band``,
         ``domain``, ``looks``, ``model_path``, ``tile_size``, ``device``, ``uncertainty_path``,
@@ -42,8 +46,17 @@ def despeckle_on_cluster(
     S2VError
         With the reason the raster failed; no output is left behind.
     """
-    job = DespeckleJob(**arguments)
     log = log or (lambda line: None)
+    warn = warn or log
+    description = describe_raster(
+        arguments["input_path"],
+        arguments.get("band", 1),
+        arguments.get("domain", AUTO),
+        arguments.get("looks"),
+        needs_white_speckle=True,
+    )
+    description.report(log, warn)
+    job = DespeckleJob(**{**arguments, "domain": description.domain, "looks": description.looks})
     with dask_client(scheduler, timeout) as client:
         workers = client.scheduler_info().get("workers", {})
         log(f"Dask scheduler {client.scheduler.address}: {len(workers)} worker(s).")

@@ -31,7 +31,9 @@ from ..despeckle import (
 )
 from ..io.blocks import assemble_blocks, write_block
 from ..io.georeferencing import Georeferencing
+from ..io.input_description import describe_source
 from ..io.raster_source import RasterSource
+from ..provenance import UNITS
 from ..runtime.session import ModelSession
 
 _SESSIONS: dict[tuple, ModelSession] = {}
@@ -101,22 +103,15 @@ def returns_domain_errors(function):
     return wrapper
 
 
-def session_threads() -> int:
-    """onnxruntime threads per run on this worker: its cores shared by its task threads."""
-    try:
-        from distributed import get_worker
-
-        task_threads = get_worker().state.nthreads
-    except (ImportError, ValueError, AttributeError):
-        return 0
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) // max(1, task_threads))
+#: onnxruntime threads per run on a worker: one per Dask task thread, so a worker started with
+#: ``--nthreads N`` uses N cores (a worker's threads share its one session).
+SESSION_THREADS = 1
 
 
 def worker_session(model_path: str | None, device: str) -> ModelSession:
     """The onnxruntime session of this worker process for a model and device (made once)."""
     path = resolve_model_path(model_path)
-    threads = session_threads()
+    threads = SESSION_THREADS
     key = (os.path.abspath(path), device, threads)
     with _SESSIONS_LOCK:
         session = _SESSIONS.get(key)
@@ -130,8 +125,16 @@ def scan_scene(job: DespeckleJob) -> SceneInfo:
     """Step 1: validate the raster, compute its scene-level statistics, plan its tiles."""
     session = worker_session(job.model_path, job.device)
     with RasterSource(job.input_path, job.band) as source:
+        # the client resolved DOMAIN and LOOKS and logged the description; here it gives the
+        # provenance the outputs carry
+        description = describe_source(source, job.domain, job.looks)
         scene = prepare_scene(
-            source, session.card, job.domain, job.looks, job.tile_size, job.point_target_factor
+            source,
+            session.card,
+            description.domain,
+            description.looks,
+            job.tile_size,
+            job.point_target_factor,
         )
         return SceneInfo(
             scene=scene,
@@ -139,7 +142,9 @@ def scan_scene(job: DespeckleJob) -> SceneInfo:
             height=source.info.height,
             georeferencing=source.georeferencing(),
             nodata=output_nodata(source.info),
-            metadata=output_metadata(session, scene.output_domain, job.band),
+            metadata=output_metadata(
+                session, scene.output_domain, job.band, description, job.point_target_factor
+            ),
             model=session.card.summary(),
             provider=session.provider,
         )
@@ -204,6 +209,7 @@ def assemble(job: DespeckleJob, info: SceneInfo, blocks: list[BlockDone], scratc
         georeferencing=info.georeferencing,
         nodata=info.nodata,
         metadata={**info.metadata, **report_metadata(report)},
+        unit=UNITS[scene.output_domain],
     )
     return report
 

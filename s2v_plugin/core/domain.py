@@ -7,7 +7,10 @@ import numpy as np
 INTENSITY = "intensity"
 AMPLITUDE = "amplitude"
 COMPLEX = "complex"
+AUTO = "auto"
 DOMAINS = (INTENSITY, AMPLITUDE)
+#: The DOMAIN parameter's options, by index (public API: indices never change meaning).
+DOMAIN_OPTIONS = (INTENSITY, AMPLITUDE, AUTO)
 
 
 def to_intensity(values: np.ndarray, domain: str) -> np.ndarray:

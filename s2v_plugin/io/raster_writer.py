@@ -223,6 +223,11 @@ class RasterWriter:
         self._dataset.SetMetadataItem(str(key), str(value))
 
     @gdal_exceptions()
+    def set_unit_type(self, unit: str, band: int = 1) -> None:
+        """Set a band's unit (for example ``"linear intensity"``)."""
+        self._dataset.GetRasterBand(band).SetUnitType(str(unit))
+
+    @gdal_exceptions()
     def commit(self) -> str:
         """Finish the file and move it to its destination; returns the destination path."""
         try:
