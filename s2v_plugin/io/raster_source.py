@@ -57,6 +57,7 @@ class RasterSource:
                 f"Band {band} does not exist: '{path}' has {count} band(s); choose 1 to {count}."
             )
         self.path = str(path)
+        self.band_number = band  # read by the input description (io/input_description.py)
         self._band = self._dataset.GetRasterBand(band)
         data_type = self._band.DataType
         self.info = BandInfo(
