@@ -7,9 +7,13 @@ The pipeline, for a raster of any size with bounded memory:
    (:mod:`s2v_plugin.core.intensity_scale`);
 2. cut the raster into tiles whose windows carry a halo of the model's receptive field
    (:mod:`s2v_plugin.core.tiling`), read them mirrored at the raster edges, batch them;
-3. run the blind-spot network on normalised intensities (point targets clipped, nodata filled),
-   turn its inverse-gamma prior into the posterior mean and standard deviation
-   (:mod:`s2v_plugin.core.bayes`), keep point targets unchanged and nodata as nodata;
+3. run the blind-spot network on normalised intensities (nodata filled; pixels that the robust
+   local rule of :mod:`s2v_plugin.core.point_targets` finds improbable against their ring
+   median clipped to that rule's threshold, exactly as in training), turn its inverse-gamma prior
+   into the posterior mean and standard deviation (:mod:`s2v_plugin.core.bayes`); a pixel whose
+   prior-predictive tail under its neighbourhood's prior is below ``POINT_TARGET_PFA`` is a
+   point target and keeps its observed value; nodata stays nodata. (With ``POINT_TARGET_PFA``
+   0, the deprecated global rule ``POINT_TARGET_FACTOR`` times the median decides instead.)
 4. write the tile cores into all-or-nothing outputs (:mod:`s2v_plugin.io.raster_writer`).
 """
 
@@ -34,6 +38,7 @@ from .core.domain import (
 )
 from .core.errors import InputError
 from .core.intensity_scale import IntensityScale, scale_from_samples
+from .core.point_targets import DEFAULT_PFA, RING_OUTER, local_target_mask, prior_tail
 from .core.tiling import Tile, TilePlan, plan_tiles
 from .io.band_scan import scan_band
 from .io.input_description import InputDescription, describe_raster
@@ -70,10 +75,15 @@ class DespeckleReport:
     network_seconds: float
     total_seconds: float
     output_domain: str
+    point_target_pfa: float = 0.0
 
 
 def scan_intensity(
-    source, domain: str, point_target_factor: float, progress: Callable[[float], None] | None = None
+    source,
+    domain: str,
+    point_target_factor: float,
+    progress: Callable[[float], None] | None = None,
+    point_target_pfa: float = 0.0,
 ) -> IntensityScale:
     """Validate every pixel and compute the raster's scale and point-target threshold.
 
@@ -83,7 +93,9 @@ def scan_intensity(
         On negative or infinite values, or when no pixel is valid.
     """
     scan = scan_band(source, domain, progress)
-    return scale_from_samples(scan.samples, point_target_factor, scan.valid_fraction)
+    return scale_from_samples(
+        scan.samples, point_target_factor, scan.valid_fraction, point_target_pfa
+    )
 
 
 class Despeckler:
@@ -104,13 +116,24 @@ class Despeckler:
         y = intensity / np.float32(self.scale.scale)
         valid = np.isfinite(y)
         y = np.where(valid, y, np.float32(1.0))
-        targets = valid & (intensity > self.scale.threshold)
-        clip = np.float32(self.scale.threshold / self.scale.scale)
-        network_input = np.minimum(y, clip) if np.isfinite(clip) else y
+        pfa = self.scale.pfa
+        if pfa > 0:
+            network_input = np.empty_like(y)
+            for k in range(len(y)):
+                clipped, threshold = local_target_mask(y[k], pfa, self.looks)
+                network_input[k] = np.where(clipped, threshold, y[k])
+        else:
+            targets = valid & (intensity > self.scale.threshold)
+            clip = np.float32(self.scale.threshold / self.scale.scale)
+            network_input = np.minimum(y, clip) if np.isfinite(clip) else y
         started = time.perf_counter()
         alpha, beta = self.session.run(network_input[:, None])
         self.network_seconds += time.perf_counter() - started
         alpha, beta = alpha[:, 0], beta[:, 0]
+        if pfa > 0:
+            # The prior comes from the neighbourhood only, so its predictive tail is a fair
+            # test of the pixel: improbable pixels are deterministic scatterers, not speckle.
+            targets = valid & (prior_tail(alpha, beta, y, self.looks) < pfa)
         mean = bayes.posterior_mean(alpha, beta, y, self.looks)
         std = bayes.posterior_std(mean, alpha, self.looks)
         mean = np.where(targets, y, mean)
@@ -128,6 +151,7 @@ class TileResult:
     mean: np.ndarray
     std: np.ndarray
     point_targets: int
+    targets: np.ndarray | None = None  # bool core mask of the point targets
 
 
 def despeckle_tiles(
@@ -174,12 +198,14 @@ def despeckle_windows(
     results = []
     for index, tile in enumerate(tiles):
         tile_mean = core_of(mean[index], tile)
+        tile_targets = core_of(targets[index], tile)
         results.append(
             TileResult(
                 tile=tile,
                 mean=from_intensity(tile_mean, output_domain),
                 std=std_from_intensity(core_of(std[index], tile), tile_mean, output_domain),
-                point_targets=int(core_of(targets[index], tile).sum()),
+                point_targets=int(tile_targets.sum()),
+                targets=tile_targets,
             )
         )
     return results
@@ -204,6 +230,7 @@ def prepare_scene(
     tile_size: int,
     point_target_factor: float | None,
     progress: Callable[[float], None] | None = None,
+    point_target_pfa: float | None = None,
 ) -> Scene:
     """Scan the whole raster once and plan its tiles: the first step of every runner.
 
@@ -219,8 +246,8 @@ def prepare_scene(
         The model's card (looks, point-target factor, receptive field, size multiple).
     domain : {"intensity", "amplitude"}
         Domain of a real band.
-    looks, point_target_factor : float, optional
-        Overrides of the card's values.
+    looks, point_target_factor, point_target_pfa : float, optional
+        Overrides of the card's values; the factor applies only when the PFA is 0.
     tile_size : int
         Requested tile core size.
     progress : callable, optional
@@ -228,15 +255,32 @@ def prepare_scene(
     """
     looks = float(card.looks if looks is None else looks)
     factor = card.point_target_factor if point_target_factor is None else point_target_factor
-    scale = scan_intensity(source, domain, factor, progress)
-    plan = plan_tiles(
-        source.info.height, source.info.width, tile_size, card.receptive_field, card.size_multiple
-    )
+    pfa = card_pfa(card) if point_target_pfa is None else float(point_target_pfa)
+    scale = scan_intensity(source, domain, factor, progress, pfa)
+    # The local point-target rule clips the network input from a ring up to RING_OUTER px
+    # away: the halo covers it too, so tiles stay exact.
+    halo = card.receptive_field + (RING_OUTER if pfa > 0 else 0)
+    plan = plan_tiles(source.info.height, source.info.width, tile_size, halo, card.size_multiple)
     output_domain = INTENSITY if source.info.is_complex else domain
     return Scene(looks, scale, plan, domain, output_domain)
 
 
-def _check_options(domain: str, looks: float | None, tile_size: int, auto: bool = False) -> None:
+def card_pfa(card) -> float:
+    """The card's point-target false-alarm probability (cards before 1.2 lack it)."""
+    return float(getattr(card, "point_target_pfa", DEFAULT_PFA))
+
+
+def _check_options(
+    domain: str,
+    looks: float | None,
+    tile_size: int,
+    auto: bool = False,
+    pfa: float | None = None,
+) -> None:
+    if pfa is not None and not (np.isfinite(pfa) and 0 <= pfa < 1):
+        raise InputError(
+            f"POINT_TARGET_PFA must be a probability in [0, 1), 0 to disable (got {pfa})."
+        )
     allowed = (*DOMAINS, AUTO) if auto else DOMAINS
     if domain not in allowed:
         raise InputError(f"DOMAIN must be one of {allowed}, not {domain!r}.")
@@ -246,10 +290,15 @@ def _check_options(domain: str, looks: float | None, tile_size: int, auto: bool 
         raise InputError(f"TILE_SIZE must be at least {MIN_TILE_SIZE} pixels (got {tile_size}).")
 
 
+#: What :func:`_run` can write, per output: ``"mean"``, ``"std"`` or ``"targets"`` (bytes).
+PRODUCTS = ("mean", "std", "targets")
+
+
 def _run(
     source,
     session: ModelSession,
     outputs: list,
+    products: list[str],
     *,
     domain: str,
     looks: float | None,
@@ -257,9 +306,10 @@ def _run(
     point_target_factor: float | None,
     callbacks: Callbacks,
     batch_pixels: int,
+    point_target_pfa: float | None = None,
 ) -> DespeckleReport:
     """Shared run of :func:`despeckle_raster` and :func:`despeckle_array`: scan, then the tiled
-    run writing the posterior mean (and std, when a second output is given) into ``outputs``."""
+    run writing ``products[i]`` (one of :data:`PRODUCTS`) into ``outputs[i]``."""
     started = time.perf_counter()
     card = session.card
     scene = prepare_scene(
@@ -270,19 +320,27 @@ def _run(
         tile_size,
         point_target_factor,
         callbacks.part(0.0, SCAN_SHARE),
+        point_target_pfa,
     )
-    despeckler = Despeckler(session, scene.looks, scene.scale)
+    looks, scale, plan, output_domain = scene.looks, scene.scale, scene.plan, scene.output_domain
+    despeckler = Despeckler(session, looks, scale)
     point_targets = 0
+    select = {
+        "mean": lambda result: result.mean,
+        "std": lambda result: result.std,
+        "targets": lambda result: target_mask_bytes(result.mean, result.targets),
+    }
+    pick = [select[product] for product in products]
 
     def compute(tiles, windows):
         nonlocal point_targets
-        results = despeckle_windows(despeckler, windows, tiles, domain, scene.output_domain)
+        results = despeckle_windows(despeckler, windows, tiles, domain, output_domain)
         point_targets += sum(result.point_targets for result in results)
-        return [(result.mean, result.std) for result in results]
+        return [tuple(get(result) for get in pick) for result in results]
 
     run_tiles(
         source,
-        scene.plan,
+        plan,
         compute,
         outputs,
         callbacks=callbacks,
@@ -292,17 +350,18 @@ def _run(
     return DespeckleReport(
         model=card.summary(),
         execution_provider=session.provider,
-        looks=scene.looks,
-        scale=scene.scale.scale,
-        point_target_threshold=scene.scale.threshold,
+        looks=looks,
+        scale=scale.scale,
+        point_target_threshold=scale.threshold,
         point_targets=point_targets,
-        valid_fraction=scene.scale.valid_fraction,
-        tiles=len(scene.plan.tiles),
-        tile_size=scene.plan.core_rows,
-        halo=scene.plan.halo,
+        valid_fraction=scale.valid_fraction,
+        tiles=len(plan.tiles),
+        tile_size=plan.core_rows,
+        halo=plan.halo,
         network_seconds=despeckler.network_seconds,
         total_seconds=time.perf_counter() - started,
-        output_domain=scene.output_domain,
+        output_domain=output_domain,
+        point_target_pfa=scale.pfa,
     )
 
 
@@ -357,8 +416,19 @@ def report_metadata(report: DespeckleReport) -> dict:
         "S2V_LOOKS": report.looks,
         "S2V_SCALE": report.scale,
         "S2V_POINT_TARGETS": report.point_targets,
+        "S2V_POINT_TARGET_PFA": report.point_target_pfa,
         "S2V_EXECUTION_PROVIDER": report.execution_provider,
     }
+
+
+#: Value of nodata pixels in the point-target mask.
+MASK_NODATA = 255
+
+
+def target_mask_bytes(mean: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """The byte mask of a tile: 1 point target, 0 other valid pixel, 255 nodata."""
+    out = np.where(targets, 1, 0).astype(np.uint8)
+    return np.where(np.isfinite(mean), out, np.uint8(MASK_NODATA)).astype(np.uint8)
 
 
 def output_nodata(info: BandInfo) -> float:
@@ -383,6 +453,8 @@ def despeckle_raster(
     log: Callable[[str], None] | None = None,
     batch_pixels: int = BATCH_PIXELS,
     warn: Callable[[str], None] | None = None,
+    point_target_pfa: float | None = None,
+    point_targets_path: str | None = None,
 ) -> DespeckleReport:
     """Despeckle one band of a raster file into a float32 GeoTIFF (or other GDAL format).
 
@@ -410,10 +482,18 @@ def despeckle_raster(
     uncertainty_path : str, optional
         Destination of the posterior standard deviation (same domain and units as the output).
     point_target_factor : float, optional
-        Pixels brighter than this times the median are kept unchanged; default from the card.
+        Deprecated: used only when ``point_target_pfa`` is 0; pixels brighter than this times
+        the median are kept unchanged; default from the card.
     progress, is_cancelled, log, warn : callables, optional
         Progress in [0, 1], cancel polling (checked before every batch of tiles), log lines,
         warnings (default: ``log``).
+    batch_pixels : int
+        Pixels per network batch.
+    point_target_pfa : float, optional
+        False-alarm probability of the local point-target rule (a pixel improbable under its
+        neighbourhood's prior keeps its value); default from the card (1e-6), 0 disables.
+    point_targets_path : str, optional
+        Destination of a byte mask: 1 for point targets, 0 elsewhere, 255 for nodata.
 
     Returns
     -------
@@ -427,8 +507,8 @@ def despeckle_raster(
     callbacks = Callbacks.of(progress, is_cancelled, log)
     log = callbacks.log
     warn = warn or log
-    _check_options(domain, looks, tile_size, auto=True)
-    for path in filter(None, (output_path, uncertainty_path)):
+    _check_options(domain, looks, tile_size, auto=True, pfa=point_target_pfa)
+    for path in filter(None, (output_path, uncertainty_path, point_targets_path)):
         check_writable(path)
     with RasterSource(input_path, band) as source:
         session = ModelSession(resolve_model_path(model_path), device)
@@ -447,34 +527,48 @@ def despeckle_raster(
             log("DEVICE auto: CUDA is not usable here (needs onnxruntime-gpu), running on the CPU.")
         log(f"Execution provider: {session.provider} (DEVICE {device})")
         output_domain = INTENSITY if source.info.is_complex else domain
+        nodata = output_nodata(source.info)
+        georeferencing = source.georeferencing()
         width, height = source.info.width, source.info.height
         metadata = output_metadata(session, output_domain, band, description, point_target_factor)
+        outputs = [
+            (path, product, band_description(output_domain, what))
+            for path, product, what in (
+                (output_path, "mean", MEAN),
+                (uncertainty_path, "std", STD),
+                (point_targets_path, "targets", "point targets (1), other pixels (0)"),
+            )
+            if path
+        ]
         writers = [
             RasterWriter(
                 path,
                 width=width,
                 height=height,
-                georeferencing=source.georeferencing(),
-                nodata=output_nodata(source.info),
+                dtype=np.uint8 if product == "targets" else np.float32,
+                georeferencing=georeferencing,
+                nodata=float(MASK_NODATA) if product == "targets" else nodata,
                 metadata=metadata,
-                band_descriptions=[band_description(output_domain, what)],
+                band_descriptions=[description_text],
             )
-            for path, what in ((output_path, MEAN), (uncertainty_path, STD))
-            if path
+            for path, product, description_text in outputs
         ]
-        for writer in writers:
-            writer.set_unit_type(UNITS[output_domain])
+        for writer, (_, product, _) in zip(writers, outputs):
+            if product != "targets":
+                writer.set_unit_type(UNITS[output_domain])
         with all_or_nothing(writers):
             report = _run(
                 source,
                 session,
                 writers,
+                [product for _, product, _ in outputs],
                 domain=domain,
                 looks=looks,
                 tile_size=tile_size,
                 point_target_factor=point_target_factor,
                 callbacks=callbacks,
                 batch_pixels=batch_pixels,
+                point_target_pfa=point_target_pfa,
             )
             for writer in writers:
                 for key, value in report_metadata(report).items():
@@ -496,28 +590,40 @@ def despeckle_array(
     device: str = "cpu",
     point_target_factor: float | None = None,
     return_std: bool = False,
+    point_target_pfa: float | None = None,
+    return_targets: bool = False,
 ):
     """Despeckle an in-memory image (NaN = nodata) exactly as :func:`despeckle_raster` would.
 
     Returns the posterior mean in the image's domain (complex gives intensity), or
-    (mean, std, report) when ``return_std`` is true.
+    (mean, std, report) when ``return_std`` is true; ``return_targets`` appends the boolean
+    point-target mask to that tuple.
     """
-    _check_options(domain, looks, tile_size)
+    _check_options(domain, looks, tile_size, pfa=point_target_pfa)
     source = ArraySource(image)
     session = ModelSession(resolve_model_path(model_path), device)
-    outputs = [ArrayOutput(*image.shape), ArrayOutput(*image.shape)]
+    outputs = [
+        ArrayOutput(*image.shape),
+        ArrayOutput(*image.shape),
+        ArrayOutput(*image.shape, dtype=np.uint8, fill=MASK_NODATA),
+    ]
     report = _run(
         source,
         session,
         outputs,
+        list(PRODUCTS),
         domain=domain,
         looks=looks,
         tile_size=tile_size,
         point_target_factor=point_target_factor,
         callbacks=Callbacks(),
         batch_pixels=BATCH_PIXELS,
+        point_target_pfa=point_target_pfa,
     )
-    mean, std = (output.array for output in outputs)
+    mean, std = outputs[0].array, outputs[1].array
+    targets = outputs[2].array == 1
+    if return_targets:
+        return mean, std, report, targets
     return (mean, std, report) if return_std else mean
 
 
