@@ -5,7 +5,8 @@
 #   sh training/gpu_run.sh MINUTES [RASTER...]
 #
 # Run from the repository root. PYTHON defaults to python3 (it needs torch with CUDA, onnx and
-# onnxruntime); rasters are optional (absent ones are left out of the data mix).
+# onnxruntime); rasters are optional (absent ones are left out of the data mix). DEVICE=cpu
+# dry-runs it here.
 set -eu
 MINUTES=${1:?minutes}
 shift
@@ -17,7 +18,7 @@ mkdir -p "$RUN" "$OUT"
 RASTERS=""
 for r in "$@"; do [ -f "$r" ] && RASTERS="$RASTERS $r"; done
 # shellcheck disable=SC2086
-"$PYTHON" -m training.train --config fast-v2 --out "$RUN" --device cuda --minutes "$MINUTES" \
+"$PYTHON" -m training.train --config fast-v2 --out "$RUN" --device "${DEVICE:-cuda}" --minutes "$MINUTES" \
     --checkpoint-minutes 2 --export-minutes 0 --log-every 200 --val-every 2000 \
     ${RASTERS:+--rasters $RASTERS}
 cp "$RUN/checkpoint.pt" "$RUN/train.log" "$OUT/"
