@@ -1,6 +1,6 @@
 #!/bin/sh
 # Spend a lent GPU on the version 2 run: resume the committed checkpoint on CUDA for MINUTES,
-# then export it, leaving checkpoint, log and ONNX under OUT (the device tool's $OUT).
+# leaving checkpoint, log and the exported ONNX under OUT (the device tool's $OUT).
 #
 #   sh training/gpu_run.sh MINUTES [RASTER...]
 #
@@ -21,5 +21,5 @@ for r in "$@"; do [ -f "$r" ] && RASTERS="$RASTERS $r"; done
 "$PYTHON" -m training.train --config fast-v2 --out "$RUN" --device "${DEVICE:-cuda}" --minutes "$MINUTES" \
     --checkpoint-minutes 2 --export-minutes 0 --log-every 200 --val-every 2000 \
     ${RASTERS:+--rasters $RASTERS}
-cp "$RUN/checkpoint.pt" "$RUN/train.log" "$OUT/"
-"$PYTHON" -m training.export --checkpoint "$RUN/checkpoint.pt" --out "$OUT/v2gpu.onnx" || true
+# training.train exports model.onnx from the last checkpoint when it stops
+cp "$RUN/checkpoint.pt" "$RUN/train.log" "$RUN/model.onnx" "$OUT/"
