@@ -14,21 +14,18 @@ Despeckling speed is measured by ``bench/bench_despeckle.py`` (the network domin
 
 Usage::
 
-    python bench/bench_sentinel1.py [--samples 20000]
+    python -m bench.bench_sentinel1 [--samples 20000]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 SAR = ROOT.parent / "shared" / "data" / "sar"
 SAFE = SAR / "S1B_IW_SLC__1SDV_20210401T052622_20210401T052650_026269_032297_EFA4.SAFE"
