@@ -372,7 +372,7 @@ def _despeckle(image, scratch, index, model_path, device, tile_size, progress, i
     source = os.path.join(scratch, f"decorrelated_{index}.tif")
     target = os.path.join(scratch, f"despeckled_{index}.tif")
     with RasterWriter(
-        source, image.shape[1], image.shape[0], 1, np.float32, None, float("nan")
+        source, width=image.shape[1], height=image.shape[0], nodata=float("nan")
     ) as w:
         w.write(image, 0, 0)
     despeckle_raster(
@@ -436,14 +436,14 @@ def _write(path: str, bands, gcps, report, despeckled: bool, amplitude: bool = F
     georeferencing = Georeferencing(gcps=gcps, gcp_crs_wkt=WGS84_WKT if gcps else "")
     with RasterWriter(
         path,
-        width,
-        height,
-        len(bands),
-        np.float32,
-        georeferencing,
-        float("nan"),
-        metadata,
-        [f"{pol} {stage} {what}, linear" for pol in report.polarisations],
+        width=width,
+        height=height,
+        bands=len(bands),
+        dtype=np.float32,
+        georeferencing=georeferencing,
+        nodata=float("nan"),
+        metadata=metadata,
+        band_descriptions=[f"{pol} {stage} {what}, linear" for pol in report.polarisations],
     ) as writer:
         for index, band in enumerate(bands):
             writer.write(band, 0, 0, band=index + 1)
