@@ -18,6 +18,7 @@ from qgis.core import (
 
 from ..s2v_plugin.decorrelate import (
     DEFAULT_POINT_TARGET_FACTOR,
+    DEFAULT_POINT_TARGET_PFA,
     DEFAULT_REMOVE_OVERSAMPLING,
     OUTPUT_FORMATS,
     decorrelate_raster,
@@ -41,6 +42,7 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
     IMAG_BAND = "IMAG_BAND"
     OUTPUT_FORMAT = "OUTPUT_FORMAT"
     POINT_TARGET_FACTOR = "POINT_TARGET_FACTOR"
+    POINT_TARGET_PFA = "POINT_TARGET_PFA"
     REMOVE_OVERSAMPLING = "REMOVE_OVERSAMPLING"
     OUTPUT = "OUTPUT"
     AZIMUTH_CENTROID = "AZIMUTH_CENTROID"
@@ -94,9 +96,13 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
             "when I and Q are stored as two real bands.\n"
             "Output format: complex CFloat32 (default; keeps the phase), intensity "
             "|z|² or amplitude |z| as float32.\n"
-            "Point target factor: pixels brighter than this times the median intensity "
-            "are treated as point targets: excluded from estimation and filtering and put back "
-            "unchanged; 0 disables.\n"
+            "Point target false-alarm probability: a pixel brighter than single-look "
+            "speckle around the median of its surroundings (a ring 2-3 pixels away) would be "
+            "with this probability is a point target: excluded from estimation and filtering "
+            "and put back unchanged. The default (1e-8) suits every scene; 0 disables.\n"
+            "Point target factor (deprecated, used only when the probability is 0): "
+            "pixels brighter than this times the median intensity are point targets; 0 "
+            "disables.\n"
             "Remove oversampling: crop the spectrum to its occupied band so that the "
             "speckle is white, not only flat in band; output pixels become larger by the "
             "oversampling factor (georeferencing is rescaled). Off keeps the input grid, but "
@@ -147,15 +153,25 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
                 defaultValue=DEFAULT_REMOVE_OVERSAMPLING,
             )
         )
+        pfa = QgsProcessingParameterNumber(
+            self.POINT_TARGET_PFA,
+            "Point target false-alarm probability (0: off)",
+            type=NUMBER_DOUBLE,
+            defaultValue=DEFAULT_POINT_TARGET_PFA,
+            minValue=0.0,
+            maxValue=0.5,
+        )
         factor = QgsProcessingParameterNumber(
             self.POINT_TARGET_FACTOR,
-            "Point target factor (times the median intensity; 0: off)",
+            "Point target factor, deprecated (times the median; used only when the "
+            "false-alarm probability is 0; 0: off)",
             type=NUMBER_DOUBLE,
             defaultValue=DEFAULT_POINT_TARGET_FACTOR,
             minValue=0.0,
         )
-        factor.setFlags(factor.flags() | FLAG_ADVANCED)
-        self.addParameter(factor)
+        for parameter in (pfa, factor):
+            parameter.setFlags(parameter.flags() | FLAG_ADVANCED)
+            self.addParameter(parameter)
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Decorrelated"))
         for key, label in (
             (self.AZIMUTH_CENTROID, "Azimuth (Doppler) centroid, cycles/sample"),
@@ -219,6 +235,7 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
                 point_target_factor=self.parameterAsDouble(
                     parameters, self.POINT_TARGET_FACTOR, context
                 ),
+                point_target_pfa=self.parameterAsDouble(parameters, self.POINT_TARGET_PFA, context),
                 remove_oversampling=self.parameterAsBoolean(
                     parameters, self.REMOVE_OVERSAMPLING, context
                 ),

@@ -62,9 +62,11 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
     TILE_SIZE = "TILE_SIZE"
     DEVICE = "DEVICE"
     POINT_TARGET_FACTOR = "POINT_TARGET_FACTOR"
+    POINT_TARGET_PFA = "POINT_TARGET_PFA"
     SCHEDULER = "SCHEDULER"
     OUTPUT = "OUTPUT"
     OUTPUT_UNCERTAINTY = "OUTPUT_UNCERTAINTY"
+    OUTPUT_POINT_TARGETS = "OUTPUT_POINT_TARGETS"
     EXECUTION_PROVIDER = "EXECUTION_PROVIDER"
     SCALE = "SCALE"
     POINT_TARGETS = "POINT_TARGETS"
@@ -107,16 +109,24 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             "smaller tiles need less memory but recompute more halo).\n"
             "Device: Auto uses CUDA when onnxruntime-gpu can, else the CPU; the log says "
             "which ran.\n"
-            "Point target factor: pixels brighter than this times the median are kept "
-            "unchanged; empty uses the model's value, 0 disables.\n"
+            "Point target false-alarm probability: a pixel that its neighbourhood makes "
+            "improbable (the tail of the prior the network predicts from the neighbours is below "
+            "this probability) is a point target: a strong scatterer, kept with its observed "
+            "value. Empty uses the model's value (1e-6: about one ordinary speckle pixel per "
+            "million is kept unfiltered); 0 disables the rule.\n"
+            "Point target factor (deprecated, used only when the probability is 0): "
+            "pixels brighter than this times the raster's median are kept unchanged; empty uses "
+            "the model's value, 0 disables.\n"
             "Dask scheduler: empty runs here; an address (tcp://host:8786) or a "
             "scheduler .json file runs the same computation on a Dask cluster (needs "
             "dask.distributed, and input and outputs on paths every worker can reach).\n\n"
             "Outputs: the despeckled band as float32 in the input's units (intensity in, "
             "intensity out; amplitude in, amplitude out; complex in, intensity out), and "
-            "optionally the posterior standard deviation in the same units. Nodata stays nodata; "
-            "georeferencing is copied; the metadata record the model, looks, point-target "
-            "setting, plugin version, time and the input's decorrelation."
+            "optionally the posterior standard deviation in the same units, and a byte mask of "
+            "the point targets (1 target, 0 other pixels, 255 nodata); their count is reported "
+            "as POINT_TARGETS. Nodata stays nodata; georeferencing is copied; the metadata "
+            "record the model, looks, point-target setting, plugin version, time and the "
+            "input's decorrelation."
         )
 
     def canExecute(self):
@@ -154,8 +164,17 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
                 self.DEVICE, "Device", options=["Auto", "CPU", "CUDA"], defaultValue=0
             ),
             QgsProcessingParameterNumber(
+                self.POINT_TARGET_PFA,
+                "Point target false-alarm probability (empty: from the model, 0: off)",
+                type=NUMBER_DOUBLE,
+                minValue=0.0,
+                maxValue=0.5,
+                optional=True,
+            ),
+            QgsProcessingParameterNumber(
                 self.POINT_TARGET_FACTOR,
-                "Point target factor (times the median; empty: from the model, 0: off)",
+                "Point target factor, deprecated (times the median; used only when the "
+                "false-alarm probability is 0)",
                 type=NUMBER_DOUBLE,
                 minValue=0.0,
                 optional=True,
@@ -176,6 +195,14 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
                 createByDefault=False,
             )
         )
+        self.addParameter(
+            QgsProcessingParameterRasterDestination(
+                self.OUTPUT_POINT_TARGETS,
+                "Point targets (byte mask)",
+                optional=True,
+                createByDefault=False,
+            )
+        )
         self.addOutput(QgsProcessingOutputString(self.EXECUTION_PROVIDER, "Execution provider"))
         self.addOutput(QgsProcessingOutputNumber(self.SCALE, "Normalisation scale (intensity)"))
         self.addOutput(QgsProcessingOutputNumber(self.POINT_TARGETS, "Point targets kept"))
@@ -189,8 +216,16 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
     def processAlgorithm(self, parameters, context, feedback):
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         uncertainty = self.parameterAsOutputLayer(parameters, self.OUTPUT_UNCERTAINTY, context)
+        targets = self.parameterAsOutputLayer(parameters, self.OUTPUT_POINT_TARGETS, context)
         progress, is_cancelled = feedback_callbacks(feedback)
         scheduler = self.parameterAsString(parameters, self.SCHEDULER, context).strip()
+        extra = {}
+        if targets:
+            if scheduler:
+                raise QgsProcessingException(
+                    "OUTPUT_POINT_TARGETS is not available with SCHEDULER yet: leave one empty."
+                )
+            extra["point_targets_path"] = targets
         with engine_errors():
             report = (cluster_despeckler(scheduler) if scheduler else despeckle_raster)(
                 output_path=output,
@@ -203,10 +238,12 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
                 point_target_factor=optional_number(
                     self, parameters, self.POINT_TARGET_FACTOR, context
                 ),
+                point_target_pfa=optional_number(self, parameters, self.POINT_TARGET_PFA, context),
                 progress=progress,
                 is_cancelled=is_cancelled,
                 log=feedback.pushInfo,
                 warn=feedback.pushWarning,
+                **extra,
             )
         results = {
             self.OUTPUT: output,
@@ -216,4 +253,6 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
         }
         if uncertainty:
             results[self.OUTPUT_UNCERTAINTY] = uncertainty
+        if targets:
+            results[self.OUTPUT_POINT_TARGETS] = targets
         return results

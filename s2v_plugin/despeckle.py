@@ -7,9 +7,13 @@ The pipeline, for a raster of any size with bounded memory:
    (:mod:`s2v_plugin.core.intensity_scale`);
 2. cut the raster into tiles whose windows carry a halo of the model's receptive field
    (:mod:`s2v_plugin.core.tiling`), read them mirrored at the raster edges, batch them;
-3. run the blind-spot network on normalised intensities (point targets clipped, nodata filled),
-   turn its inverse-gamma prior into the posterior mean and standard deviation
-   (:mod:`s2v_plugin.core.bayes`), keep point targets unchanged and nodata as nodata;
+3. run the blind-spot network on normalised intensities (nodata filled; pixels that the robust
+   local rule of :mod:`s2v_plugin.core.point_targets` finds improbable against their ring
+   median clipped to that rule's threshold, exactly as in training), turn its inverse-gamma prior
+   into the posterior mean and standard deviation (:mod:`s2v_plugin.core.bayes`); a pixel whose
+   prior-predictive tail under its neighbourhood's prior is below ``POINT_TARGET_PFA`` is a
+   point target and keeps its observed value; nodata stays nodata. (With ``POINT_TARGET_PFA``
+   0, the deprecated global rule ``POINT_TARGET_FACTOR`` times the median decides instead.)
 4. write the tile cores into all-or-nothing outputs (:mod:`s2v_plugin.io.raster_writer`).
 """
 
@@ -34,6 +38,7 @@ from .core.domain import (
 )
 from .core.errors import Cancelled, InputError
 from .core.intensity_scale import IntensityScale, scale_from_samples
+from .core.point_targets import DEFAULT_PFA, RING_OUTER, local_target_mask, prior_tail
 from .core.tiling import Tile, TilePlan, plan_tiles
 from .io.band_scan import scan_band
 from .io.input_description import InputDescription, describe_raster
@@ -69,6 +74,7 @@ class DespeckleReport:
     network_seconds: float
     total_seconds: float
     output_domain: str
+    point_target_pfa: float = 0.0
 
 
 class ArraySource:
@@ -96,7 +102,11 @@ class ArraySource:
 
 
 def scan_intensity(
-    source, domain: str, point_target_factor: float, progress: Callable[[float], None] | None = None
+    source,
+    domain: str,
+    point_target_factor: float,
+    progress: Callable[[float], None] | None = None,
+    point_target_pfa: float = 0.0,
 ) -> IntensityScale:
     """Validate every pixel and compute the raster's scale and point-target threshold.
 
@@ -106,7 +116,9 @@ def scan_intensity(
         On negative or infinite values, or when no pixel is valid.
     """
     scan = scan_band(source, domain, progress)
-    return scale_from_samples(scan.samples, point_target_factor, scan.valid_fraction)
+    return scale_from_samples(
+        scan.samples, point_target_factor, scan.valid_fraction, point_target_pfa
+    )
 
 
 class Despeckler:
@@ -127,13 +139,24 @@ class Despeckler:
         y = intensity / np.float32(self.scale.scale)
         valid = np.isfinite(y)
         y = np.where(valid, y, np.float32(1.0))
-        targets = valid & (intensity > self.scale.threshold)
-        clip = np.float32(self.scale.threshold / self.scale.scale)
-        network_input = np.minimum(y, clip) if np.isfinite(clip) else y
+        pfa = self.scale.pfa
+        if pfa > 0:
+            network_input = np.empty_like(y)
+            for k in range(len(y)):
+                clipped, threshold = local_target_mask(y[k], pfa, self.looks)
+                network_input[k] = np.where(clipped, threshold, y[k])
+        else:
+            targets = valid & (intensity > self.scale.threshold)
+            clip = np.float32(self.scale.threshold / self.scale.scale)
+            network_input = np.minimum(y, clip) if np.isfinite(clip) else y
         started = time.perf_counter()
         alpha, beta = self.session.run(network_input[:, None])
         self.network_seconds += time.perf_counter() - started
         alpha, beta = alpha[:, 0], beta[:, 0]
+        if pfa > 0:
+            # The prior comes from the neighbourhood only, so its predictive tail is a fair
+            # test of the pixel: improbable pixels are deterministic scatterers, not speckle.
+            targets = valid & (prior_tail(alpha, beta, y, self.looks) < pfa)
         mean = bayes.posterior_mean(alpha, beta, y, self.looks)
         std = bayes.posterior_std(mean, alpha, self.looks)
         mean = np.where(targets, y, mean)
@@ -151,6 +174,7 @@ class TileResult:
     mean: np.ndarray
     std: np.ndarray
     point_targets: int
+    targets: np.ndarray | None = None  # bool core mask of the point targets
 
 
 def despeckle_tiles(
@@ -185,12 +209,14 @@ def despeckle_tiles(
     results = []
     for index, tile in enumerate(tiles):
         tile_mean = core_of(mean[index], tile)
+        tile_targets = core_of(targets[index], tile)
         results.append(
             TileResult(
                 tile=tile,
                 mean=from_intensity(tile_mean, output_domain),
                 std=std_from_intensity(core_of(std[index], tile), tile_mean, output_domain),
-                point_targets=int(core_of(targets[index], tile).sum()),
+                point_targets=int(tile_targets.sum()),
+                targets=tile_targets,
             )
         )
     return results
@@ -215,6 +241,7 @@ def prepare_scene(
     tile_size: int,
     point_target_factor: float | None,
     progress: Callable[[float], None] | None = None,
+    point_target_pfa: float | None = None,
 ) -> Scene:
     """Scan the whole raster once and plan its tiles: the first step of every runner.
 
@@ -230,8 +257,8 @@ def prepare_scene(
         The model's card (looks, point-target factor, receptive field, size multiple).
     domain : {"intensity", "amplitude"}
         Domain of a real band.
-    looks, point_target_factor : float, optional
-        Overrides of the card's values.
+    looks, point_target_factor, point_target_pfa : float, optional
+        Overrides of the card's values; the factor applies only when the PFA is 0.
     tile_size : int
         Requested tile core size.
     progress : callable, optional
@@ -239,12 +266,19 @@ def prepare_scene(
     """
     looks = float(card.looks if looks is None else looks)
     factor = card.point_target_factor if point_target_factor is None else point_target_factor
-    scale = scan_intensity(source, domain, factor, progress)
-    plan = plan_tiles(
-        source.info.height, source.info.width, tile_size, card.receptive_field, card.size_multiple
-    )
+    pfa = card_pfa(card) if point_target_pfa is None else float(point_target_pfa)
+    scale = scan_intensity(source, domain, factor, progress, pfa)
+    # The local point-target rule clips the network input from a ring up to RING_OUTER px
+    # away: the halo covers it too, so tiles stay exact.
+    halo = card.receptive_field + (RING_OUTER if pfa > 0 else 0)
+    plan = plan_tiles(source.info.height, source.info.width, tile_size, halo, card.size_multiple)
     output_domain = INTENSITY if source.info.is_complex else domain
     return Scene(looks, scale, plan, domain, output_domain)
+
+
+def card_pfa(card) -> float:
+    """The card's point-target false-alarm probability (cards before 1.2 lack it)."""
+    return float(getattr(card, "point_target_pfa", DEFAULT_PFA))
 
 
 def _stop_if_cancelled(is_cancelled: Callable[[], bool]) -> None:
@@ -259,7 +293,17 @@ def _batches(plan: TilePlan, batch_pixels: int):
         yield tiles[start : start + size]
 
 
-def _check_options(domain: str, looks: float | None, tile_size: int, auto: bool = False) -> None:
+def _check_options(
+    domain: str,
+    looks: float | None,
+    tile_size: int,
+    auto: bool = False,
+    pfa: float | None = None,
+) -> None:
+    if pfa is not None and not (np.isfinite(pfa) and 0 <= pfa < 1):
+        raise InputError(
+            f"POINT_TARGET_PFA must be a probability in [0, 1), 0 to disable (got {pfa})."
+        )
     allowed = (*DOMAINS, AUTO) if auto else DOMAINS
     if domain not in allowed:
         raise InputError(f"DOMAIN must be one of {allowed}, not {domain!r}.")
@@ -281,6 +325,7 @@ def _run(
     progress: Callable[[float], None],
     is_cancelled: Callable[[], bool],
     batch_pixels: int,
+    point_target_pfa: float | None = None,
 ) -> DespeckleReport:
     """Shared loop of :func:`despeckle_raster` and :func:`despeckle_array`."""
     started = time.perf_counter()
@@ -293,6 +338,7 @@ def _run(
         tile_size,
         point_target_factor,
         lambda f: progress(SCAN_SHARE * f),
+        point_target_pfa,
     )
     looks, scale, plan, output_domain = scene.looks, scene.scale, scene.plan, scene.output_domain
     despeckler = Despeckler(session, looks, scale)
@@ -304,7 +350,7 @@ def _run(
             tile = result.tile
             point_targets += result.point_targets
             for sink in sinks:
-                sink(tile, result.mean, result.std)
+                sink(tile, result.mean, result.std, result.targets)
             done += 1
             progress(SCAN_SHARE + (1 - SCAN_SHARE) * done / len(plan.tiles))
             bottom = tile.row + tile.rows
@@ -325,6 +371,7 @@ def _run(
         network_seconds=despeckler.network_seconds,
         total_seconds=time.perf_counter() - started,
         output_domain=output_domain,
+        point_target_pfa=scale.pfa,
     )
 
 
@@ -379,8 +426,19 @@ def report_metadata(report: DespeckleReport) -> dict:
         "S2V_LOOKS": report.looks,
         "S2V_SCALE": report.scale,
         "S2V_POINT_TARGETS": report.point_targets,
+        "S2V_POINT_TARGET_PFA": report.point_target_pfa,
         "S2V_EXECUTION_PROVIDER": report.execution_provider,
     }
+
+
+#: Value of nodata pixels in the point-target mask.
+MASK_NODATA = 255
+
+
+def target_mask_bytes(mean: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """The byte mask of a tile: 1 point target, 0 other valid pixel, 255 nodata."""
+    out = np.where(targets, 1, 0).astype(np.uint8)
+    return np.where(np.isfinite(mean), out, np.uint8(MASK_NODATA)).astype(np.uint8)
 
 
 def output_nodata(info: BandInfo) -> float:
@@ -405,6 +463,8 @@ def despeckle_raster(
     log: Callable[[str], None] | None = None,
     batch_pixels: int = BATCH_PIXELS,
     warn: Callable[[str], None] | None = None,
+    point_target_pfa: float | None = None,
+    point_targets_path: str | None = None,
 ) -> DespeckleReport:
     """Despeckle one band of a raster file into a float32 GeoTIFF (or other GDAL format).
 
@@ -432,10 +492,18 @@ def despeckle_raster(
     uncertainty_path : str, optional
         Destination of the posterior standard deviation (same domain and units as the output).
     point_target_factor : float, optional
-        Pixels brighter than this times the median are kept unchanged; default from the card.
+        Deprecated: used only when ``point_target_pfa`` is 0; pixels brighter than this times
+        the median are kept unchanged; default from the card.
     progress, is_cancelled, log, warn : callables, optional
         Progress in [0, 1], cancel polling (checked before every batch of tiles), log lines,
         warnings (default: ``log``).
+    batch_pixels : int
+        Pixels per network batch.
+    point_target_pfa : float, optional
+        False-alarm probability of the local point-target rule (a pixel improbable under its
+        neighbourhood's prior keeps its value); default from the card (1e-6), 0 disables.
+    point_targets_path : str, optional
+        Destination of a byte mask: 1 for point targets, 0 elsewhere, 255 for nodata.
 
     Returns
     -------
@@ -450,8 +518,8 @@ def despeckle_raster(
     is_cancelled = is_cancelled or (lambda: False)
     log = log or LOG.info
     warn = warn or log
-    _check_options(domain, looks, tile_size, auto=True)
-    for path in filter(None, (output_path, uncertainty_path)):
+    _check_options(domain, looks, tile_size, auto=True, pfa=point_target_pfa)
+    for path in filter(None, (output_path, uncertainty_path, point_targets_path)):
         check_writable(path)
     with RasterSource(input_path, band) as source:
         session = ModelSession(resolve_model_path(model_path), device)
@@ -489,11 +557,29 @@ def despeckle_raster(
             for path, what in ((output_path, MEAN), (uncertainty_path, STD))
             if path
         ]
-        sinks = [lambda tile, mean, std: writers[0].write(mean, tile.row, tile.col)]
+        sinks = [lambda tile, mean, std, targets: writers[0].write(mean, tile.row, tile.col)]
         if uncertainty_path:
-            sinks.append(lambda tile, mean, std: writers[1].write(std, tile.row, tile.col))
+            sinks.append(lambda tile, mean, std, targets: writers[1].write(std, tile.row, tile.col))
         for writer in writers:
             writer.set_unit_type(UNITS[output_domain])
+        if point_targets_path:
+            mask_writer = RasterWriter(
+                point_targets_path,
+                width,
+                height,
+                1,
+                np.uint8,
+                georeferencing,
+                float(MASK_NODATA),
+                metadata,
+                ["point targets (1), other pixels (0)"],
+            )
+            writers.append(mask_writer)
+            sinks.append(
+                lambda tile, mean, std, targets: mask_writer.write(
+                    target_mask_bytes(mean, targets), tile.row, tile.col
+                )
+            )
         try:
             report = _run(
                 source,
@@ -507,6 +593,7 @@ def despeckle_raster(
                 progress,
                 is_cancelled,
                 batch_pixels,
+                point_target_pfa,
             )
             for writer in writers:
                 for key, value in report_metadata(report).items():
@@ -534,21 +621,25 @@ def despeckle_array(
     device: str = "cpu",
     point_target_factor: float | None = None,
     return_std: bool = False,
+    point_target_pfa: float | None = None,
+    return_targets: bool = False,
 ):
     """Despeckle an in-memory image (NaN = nodata) exactly as :func:`despeckle_raster` would.
 
     Returns the posterior mean in the image's domain (complex gives intensity), or
-    (mean, std, report) when ``return_std`` is true.
+    (mean, std, report) when ``return_std`` is true; ``return_targets`` appends the boolean
+    point-target mask to that tuple.
     """
-    _check_options(domain, looks, tile_size)
+    _check_options(domain, looks, tile_size, pfa=point_target_pfa)
     source = ArraySource(image)
     session = ModelSession(resolve_model_path(model_path), device)
     mean = np.full(image.shape, np.nan, dtype=np.float32)
     std = np.full(image.shape, np.nan, dtype=np.float32)
+    targets = np.zeros(image.shape, dtype=bool)
 
-    def sink(tile, tile_mean, tile_std):
-        mean[tile.row : tile.row + tile.rows, tile.col : tile.col + tile.cols] = tile_mean
-        std[tile.row : tile.row + tile.rows, tile.col : tile.col + tile.cols] = tile_std
+    def sink(tile, tile_mean, tile_std, tile_targets):
+        where = (slice(tile.row, tile.row + tile.rows), slice(tile.col, tile.col + tile.cols))
+        mean[where], std[where], targets[where] = tile_mean, tile_std, tile_targets
 
     report = _run(
         source,
@@ -562,7 +653,10 @@ def despeckle_array(
         lambda fraction: None,
         lambda: False,
         BATCH_PIXELS,
+        point_target_pfa,
     )
+    if return_targets:
+        return mean, std, report, targets
     return (mean, std, report) if return_std else mean
 
 

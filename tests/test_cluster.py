@@ -70,6 +70,7 @@ def assert_same_raster(actual: str, expected: str) -> None:
     band_a, band_b = a.GetRasterBand(1), b.GetRasterBand(1)
     assert str(band_a.GetNoDataValue()) == str(band_b.GetNoDataValue())  # nan == nan
     assert band_a.GetDescription() == band_b.GetDescription()
+    assert band_a.GetUnitType() == band_b.GetUnitType()
     assert band_a.GetBlockSize() == band_b.GetBlockSize()
     x, y = band_a.ReadAsArray().astype(np.float64), band_b.ReadAsArray().astype(np.float64)
     assert np.array_equal(np.isnan(x), np.isnan(y))

@@ -63,6 +63,7 @@ def test_decorrelate_is_registered_with_its_public_parameters(qgis_app):
         "IMAG_BAND",
         "OUTPUT_FORMAT",
         "REMOVE_OVERSAMPLING",
+        "POINT_TARGET_PFA",
         "POINT_TARGET_FACTOR",
         "OUTPUT",
     ]

@@ -38,6 +38,7 @@ def test_processing_run_despeckles_a_raster(processing_run, tmp_path, scene, mod
             "MODEL": model,
             "LOOKS": 1,
             "POINT_TARGET_FACTOR": 0,
+            "POINT_TARGET_PFA": 0,
             "OUTPUT": str(tmp_path / "out.tif"),
             "OUTPUT_UNCERTAINTY": str(tmp_path / "std.tif"),
         },
@@ -47,6 +48,43 @@ def test_processing_run_despeckles_a_raster(processing_run, tmp_path, scene, mod
     assert os.path.exists(result["OUTPUT_UNCERTAINTY"])
     assert result["EXECUTION_PROVIDER"] == "CPUExecutionProvider"
     assert result["SCALE"] == pytest.approx(float(read_raster(scene).mean()), rel=1e-5)
+
+
+def test_point_targets_are_kept_masked_and_counted(processing_run, tmp_path, model):
+    image = gamma_scene((96, 80), seed=3)
+    image[40, 30] = image[70, 12] = 1e5 * float(image.mean())
+    image[:4, :] = -1.0
+    path = write_raster(tmp_path / "in.tif", image, nodata=-1.0)
+    result = processing_run(
+        ALG,
+        {
+            "INPUT": path,
+            "MODEL": model,
+            "POINT_TARGET_PFA": 1e-6,
+            "OUTPUT": str(tmp_path / "out.tif"),
+            "OUTPUT_POINT_TARGETS": str(tmp_path / "targets.tif"),
+        },
+    )
+    mask = read_raster(result["OUTPUT_POINT_TARGETS"])
+    out = read_raster(result["OUTPUT"])
+    assert mask[40, 30] == mask[70, 12] == 1 and out[40, 30] == image[40, 30]
+    assert result["POINT_TARGETS"] == int((mask == 1).sum()) >= 2
+    assert (mask[:4] == 255).all() and set(np.unique(mask)) <= {0, 1, 255}
+
+
+def test_a_point_target_probability_of_one_is_refused(processing_run, tmp_path, scene, model):
+    from qgis.core import QgsProcessingException
+
+    with pytest.raises(QgsProcessingException):
+        processing_run(
+            ALG,
+            {
+                "INPUT": scene,
+                "MODEL": model,
+                "POINT_TARGET_PFA": 1.0,
+                "OUTPUT": str(tmp_path / "o.tif"),
+            },
+        )
 
 
 def test_qgis_process_despeckles_a_raster(qgis_process, tmp_path, scene, model):

@@ -42,7 +42,7 @@ def leftovers(folder):
 
 def test_posterior_mean_matches_the_hand_computed_estimate(model):
     image = gamma_scene((40, 33))
-    result = despeckle_array(image, model, point_target_factor=0)
+    result = despeckle_array(image, model, point_target_factor=0, point_target_pfa=0)
     expected = expected_neighbour_posterior(image)
     np.testing.assert_allclose(result, expected, rtol=2e-5)
 
@@ -76,9 +76,10 @@ def test_result_scales_with_the_input(model, factor):
 def test_point_targets_keep_their_value_and_do_not_bleed(model):
     image = gamma_scene((50, 50), seed=4)
     image[25, 25] = 1e6 * image.mean()
-    result = despeckle_array(image, model, point_target_factor=50)
-    assert result[25, 25] == image[25, 25]
-    assert result[25, 26] < 100 * np.median(image)
+    for rule in ({"point_target_factor": 50, "point_target_pfa": 0}, {}):  # deprecated, local
+        result = despeckle_array(image, model, **rule)
+        assert result[25, 25] == image[25, 25]
+        assert result[25, 26] < 100 * np.median(image)
 
 
 def test_nodata_and_nan_are_written_as_nodata(tmp_path, model):
@@ -138,7 +139,9 @@ def test_complex_in_gives_intensity_out(tmp_path, model):
 
 def test_uncertainty_is_the_posterior_standard_deviation(tmp_path, model):
     image = gamma_scene((40, 40), seed=8)
-    mean, std, report = despeckle_array(image, model, return_std=True, point_target_factor=0)
+    mean, std, report = despeckle_array(
+        image, model, return_std=True, point_target_factor=0, point_target_pfa=0
+    )
     alpha, looks = 5.0, 1.0
     np.testing.assert_allclose(std, mean / np.sqrt(alpha + looks - 2), rtol=1e-5)
     path = write_raster(tmp_path / "in.tif", image)
@@ -148,6 +151,7 @@ def test_uncertainty_is_the_posterior_standard_deviation(tmp_path, model):
         model_path=model,
         uncertainty_path=str(tmp_path / "s.tif"),
         point_target_factor=0,
+        point_target_pfa=0,
     )
     np.testing.assert_allclose(read_raster(tmp_path / "s.tif"), std, rtol=1e-5)
 

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from s2v_plugin.core.point_targets import DEFAULT_PFA  # noqa: E402
 from s2v_plugin.runtime.model_card import (  # noqa: E402
     INPUT_NAME,
     METADATA_KEY,
@@ -67,6 +68,7 @@ def make_card(
     metrics: dict | None = None,
     extra: dict | None = None,
     receptive_field: int | None = None,
+    point_target_pfa: float = DEFAULT_PFA,
 ) -> ModelCard:
     """The model card of a network with configuration ``cfg``; measures the receptive field
     unless it is given, and refuses a network whose blind spot is broken."""
@@ -91,6 +93,7 @@ def make_card(
         looks=float(looks),
         normalisation="mean",
         point_target_factor=float(point_target_factor),
+        point_target_pfa=float(point_target_pfa),
         size_multiple=cfg.size_multiple,
         training=training,
         metrics=dict(metrics or {}),
@@ -201,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         point_target_factor=config["data"].get("point_target_factor", 50.0),
         training=training,
         metrics=metrics,
+        point_target_pfa=config["data"].get("point_target_pfa", DEFAULT_PFA),
     )
     export_onnx(model, args.out, card)
     if args.weights_out:

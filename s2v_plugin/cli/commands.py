@@ -92,6 +92,7 @@ def _despeckle_job(input_path: str, outputs: dict, values: dict):
         device=values["device"],
         uncertainty_path=outputs.get("OUTPUT_UNCERTAINTY"),
         point_target_factor=values["point_target_factor"],
+        point_target_pfa=values["point_target_pfa"],
     )
 
 
@@ -130,6 +131,7 @@ def _decorrelate_job(input_path: str, outputs: dict, values: dict):
         imag_band=values["imag_band"] or None,
         output_format=values["output_format"],
         point_target_factor=values["point_target_factor"],
+        point_target_pfa=values["point_target_pfa"],
         remove_oversampling=values["remove_oversampling"],
     )
     return FileJob(input_path, (outputs["OUTPUT"],), decorrelate_raster, kwargs)
@@ -181,6 +183,7 @@ def _commands() -> dict[str, Command]:
     from ..classic import MIN_TILE_SIZE as CLASSIC_MIN_TILE_SIZE
     from ..decorrelate import (
         DEFAULT_POINT_TARGET_FACTOR,
+        DEFAULT_POINT_TARGET_PFA,
         DEFAULT_REMOVE_OVERSAMPLING,
         OUTPUT_FORMATS,
     )
@@ -213,12 +216,20 @@ def _commands() -> dict[str, Command]:
             ),
             Option("DEVICE", "enum", DEVICES[0], DEVICES, help="execution device of every worker"),
             Option(
+                "POINT_TARGET_PFA",
+                "float",
+                None,
+                minimum=0.0,
+                help="point targets: pixels their neighbourhood's prior makes less probable "
+                "than this are kept unchanged (default: the model's, 1e-6; 0: off)",
+            ),
+            Option(
                 "POINT_TARGET_FACTOR",
                 "float",
                 None,
                 minimum=0.0,
-                help="point targets: brighter than this times the median "
-                "(default: the model's; 0: off)",
+                help="deprecated, used only when POINT_TARGET_PFA is 0: point targets are "
+                "brighter than this times the median (default: the model's; 0: off)",
             ),
             Option(
                 "SCHEDULER",
@@ -302,11 +313,19 @@ def _commands() -> dict[str, Command]:
                 help="crop the spectrum to the occupied band",
             ),
             Option(
+                "POINT_TARGET_PFA",
+                "float",
+                DEFAULT_POINT_TARGET_PFA,
+                minimum=0.0,
+                help="point targets: false-alarm probability of the local rule (0: off)",
+            ),
+            Option(
                 "POINT_TARGET_FACTOR",
                 "float",
                 DEFAULT_POINT_TARGET_FACTOR,
                 minimum=0.0,
-                help="point targets: brighter than this times the median (0: off)",
+                help="deprecated, used only when POINT_TARGET_PFA is 0: brighter than this "
+                "times the median (0: off)",
             ),
         ),
         outputs={"OUTPUT": "decorrelated"},
@@ -355,6 +374,10 @@ def _commands() -> dict[str, Command]:
 
 #: QGIS parameters a sub-command does not offer, with the reason (checked by a test).
 NOT_OFFERED = {
+    "speckle2void:despeckle": {
+        "OUTPUT_POINT_TARGETS": "the point-target mask is not written by the cluster runner yet; "
+        "use the algorithm in QGIS for it (the count is in the summary)",
+    },
     "speckle2void:evaluate": {
         "AREAS": "homogeneous areas come from a vector layer; the command finds them automatically",
         "OUTPUT_AREAS": "a vector output; use the algorithm in QGIS for it",

@@ -33,6 +33,7 @@ from ..io.blocks import assemble_blocks, write_block
 from ..io.georeferencing import Georeferencing
 from ..io.input_description import describe_source
 from ..io.raster_source import RasterSource
+from ..provenance import UNITS
 from ..runtime.session import ModelSession
 
 _SESSIONS: dict[tuple, ModelSession] = {}
@@ -53,6 +54,7 @@ class DespeckleJob:
     device: str = "auto"
     uncertainty_path: str | None = None
     point_target_factor: float | None = None
+    point_target_pfa: float | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,7 @@ def scan_scene(job: DespeckleJob) -> SceneInfo:
             description.looks,
             job.tile_size,
             job.point_target_factor,
+            point_target_pfa=job.point_target_pfa,
         )
         return SceneInfo(
             scene=scene,
@@ -193,6 +196,7 @@ def assemble(job: DespeckleJob, info: SceneInfo, blocks: list[BlockDone], scratc
         network_seconds=sum(block.network_seconds for block in blocks),
         total_seconds=time.time() - info.started,
         output_domain=scene.output_domain,
+        point_target_pfa=scene.scale.pfa,
     )
     mean_folder, std_folder = block_folders(scratch)
     outputs = [(job.output_path, mean_folder, band_description(scene.output_domain, MEAN))]
@@ -208,6 +212,7 @@ def assemble(job: DespeckleJob, info: SceneInfo, blocks: list[BlockDone], scratc
         georeferencing=info.georeferencing,
         nodata=info.nodata,
         metadata={**info.metadata, **report_metadata(report)},
+        unit=UNITS[scene.output_domain],
     )
     return report
 

@@ -83,6 +83,7 @@ def _mosaic(
     nodata: float | None,
     metadata: dict,
     description: str,
+    unit: str | None = None,
 ):
     """An in-memory VRT placing every block at its tile's position."""
     vrt = gdal.GetDriverByName("VRT").Create("", width, height, 1, gdal.GDT_Float32)
@@ -93,6 +94,8 @@ def _mosaic(
     if nodata is not None:
         band.SetNoDataValue(float(nodata))
     band.SetDescription(description)
+    if unit:
+        band.SetUnitType(unit)
     for index, tile in enumerate(tiles):
         path = block_path(folder, tile)
         if not os.path.isfile(path):
@@ -115,6 +118,7 @@ def assemble_blocks(
     georeferencing: Georeferencing | None = None,
     nodata: float | None = None,
     metadata: dict | None = None,
+    unit: str | None = None,
 ) -> list[str]:
     """Mosaic block folders into final rasters, all of them or none.
 
@@ -126,8 +130,8 @@ def assemble_blocks(
         The plan's tiles; every one must have a block in every folder.
     width, height : int
         Size of the outputs.
-    georeferencing, nodata, metadata
-        Copied into every output.
+    georeferencing, nodata, metadata, unit
+        Copied into every output (``unit`` is the band's unit type).
 
     Returns
     -------
@@ -150,6 +154,7 @@ def assemble_blocks(
                     nodata,
                     metadata or {},
                     description,
+                    unit,
                 )
                 temp = temporary_name(destination)
                 done.append((temp, destination))

@@ -123,7 +123,7 @@ class RasterWriter:
             raise OutputError(f"Unsupported output data type {dtype}.") from None
         try:
             options = list(GTIFF_OPTIONS)
-            if np.dtype(dtype).kind == "c":  # GDAL's floating-point predictor is real-only
+            if np.dtype(dtype).kind != "f":  # GDAL's floating-point predictor is real-only
                 options = [o for o in options if not o.startswith("PREDICTOR")]
             driver = gdal.GetDriverByName("GTiff")
             self._dataset = driver.Create(self._temp_path, width, height, bands, gdal_type, options)
