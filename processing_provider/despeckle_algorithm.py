@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from qgis.core import (
+    QgsApplication,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
@@ -14,8 +15,10 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ..s2v_plugin.despeckle import DEFAULT_TILE_SIZE, MIN_TILE_SIZE, despeckle_raster
-from ..s2v_plugin.runtime.session import DEVICES, onnxruntime_status
+from ..s2v_plugin.despeckle import DEFAULT_TILE_SIZE as CLUSTER_TILE_SIZE
+from ..s2v_plugin.despeckle import despeckle_raster
+from ..s2v_plugin.runtime.memory import DEFAULT_BUDGET_MB
+from ..s2v_plugin.runtime.session import DEVICES, PRECISIONS, onnxruntime_status
 from .common import (
     Speckle2VoidAlgorithm,
     add_advanced_parameters,
@@ -64,6 +67,9 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
     POINT_TARGET_FACTOR = "POINT_TARGET_FACTOR"
     POINT_TARGET_PFA = "POINT_TARGET_PFA"
     SCHEDULER = "SCHEDULER"
+    MEMORY_BUDGET_MB = "MEMORY_BUDGET_MB"
+    THREADS = "THREADS"
+    PRECISION = "PRECISION"
     OUTPUT = "OUTPUT"
     OUTPUT_UNCERTAINTY = "OUTPUT_UNCERTAINTY"
     OUTPUT_POINT_TARGETS = "OUTPUT_POINT_TARGETS"
@@ -104,9 +110,17 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             "over homogeneous areas (logged with the model's looks; a warning when they "
             "differ).\n"
             "Model: a Speckle2Void ONNX file; empty uses the shipped default model.\n"
-            "Tile size: pixels per tile; changes speed and memory, never the result "
-            "(the shipped model peaked at about 5.6 GB of RAM with 1024 px tiles on the CPU; "
-            "smaller tiles need less memory but recompute more halo).\n"
+            "Tile size: pixels per tile; changes speed and memory, never the result. "
+            "Empty or 0 picks the largest tile that fits the memory budget (CPU), or 2048 px "
+            "(CUDA); a value always wins. Larger tiles recompute less halo and run faster.\n"
+            "Memory budget (MB): memory for the network and the tiles, used when the tile "
+            f"size is automatic; empty: {DEFAULT_BUDGET_MB} MB (at most half the free RAM), which "
+            "keeps the whole run under about 1.5 GB. Too small a budget for the model is refused "
+            "with the figure needed.\n"
+            "CPU threads: threads of the network; 0 uses QGIS's own setting (Settings > "
+            "Options > Processing/Rendering: max threads), or every core.\n"
+            "Precision: fp32 (exact); int8 or fp16 only where such a variant of the model "
+            "is shipped next to it (see the model card).\n"
             "Device: Auto uses CUDA when onnxruntime-gpu can, else the CPU; the log says "
             "which ran.\n"
             "Point target false-alarm probability: a pixel that its neighbourhood makes "
@@ -155,10 +169,27 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
         advanced = [
             QgsProcessingParameterNumber(
                 self.TILE_SIZE,
-                "Tile size (pixels)",
+                "Tile size (pixels; empty or 0: from the memory budget)",
                 type=NUMBER_INTEGER,
-                defaultValue=DEFAULT_TILE_SIZE,
-                minValue=MIN_TILE_SIZE,
+                minValue=0,
+                optional=True,
+            ),
+            QgsProcessingParameterNumber(
+                self.MEMORY_BUDGET_MB,
+                f"Memory budget (MB; empty: {DEFAULT_BUDGET_MB}, at most half the free RAM)",
+                type=NUMBER_DOUBLE,
+                minValue=1.0,
+                optional=True,
+            ),
+            QgsProcessingParameterNumber(
+                self.THREADS,
+                "CPU threads (0: QGIS's setting)",
+                type=NUMBER_INTEGER,
+                defaultValue=0,
+                minValue=0,
+            ),
+            QgsProcessingParameterEnum(
+                self.PRECISION, "Precision", options=list(PRECISIONS), defaultValue=0
             ),
             QgsProcessingParameterEnum(
                 self.DEVICE, "Device", options=["Auto", "CPU", "CUDA"], defaultValue=0
@@ -213,6 +244,10 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             return False, message
         return super().checkParameterValues(parameters, context)
 
+    def _threads(self, parameters, context) -> int:
+        threads = self.parameterAsInt(parameters, self.THREADS, context)
+        return threads if threads > 0 else max(0, QgsApplication.maxThreads())
+
     def processAlgorithm(self, parameters, context, feedback):
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         uncertainty = self.parameterAsOutputLayer(parameters, self.OUTPUT_UNCERTAINTY, context)
@@ -226,13 +261,27 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
                     "OUTPUT_POINT_TARGETS is not available with SCHEDULER yet: leave one empty."
                 )
             extra["point_targets_path"] = targets
+        tile_size = int(optional_number(self, parameters, self.TILE_SIZE, context) or 0)
+        if scheduler:
+            runner = cluster_despeckler(scheduler)
+            local = {"tile_size": tile_size or CLUSTER_TILE_SIZE}
+        else:
+            runner = despeckle_raster
+            local = {
+                "tile_size": tile_size,
+                "memory_budget_mb": optional_number(
+                    self, parameters, self.MEMORY_BUDGET_MB, context
+                ),
+                "threads": self._threads(parameters, context),
+                "precision": PRECISIONS[self.parameterAsEnum(parameters, self.PRECISION, context)],
+            }
         with engine_errors():
-            report = (cluster_despeckler(scheduler) if scheduler else despeckle_raster)(
+            report = runner(
                 output_path=output,
                 **sar_band_arguments(self, parameters, context),
+                **local,
                 looks=optional_number(self, parameters, self.LOOKS, context),
                 model_path=self.parameterAsFile(parameters, self.MODEL, context) or None,
-                tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
                 device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
                 uncertainty_path=uncertainty or None,
                 point_target_factor=optional_number(

@@ -41,17 +41,21 @@ from .core.intensity_scale import IntensityScale, scale_from_samples
 from .core.point_targets import DEFAULT_PFA, RING_OUTER, local_target_mask, prior_tail
 from .core.tiling import Tile, TilePlan, plan_tiles
 from .io.band_scan import scan_band
+from .io.gdal_cache import gdal_cache_limit
 from .io.input_description import InputDescription, describe_raster
 from .io.raster_source import BandInfo, RasterSource
 from .io.raster_writer import BLOCK_SIZE, RasterWriter, check_writable
 from .io.windows import core_of, read_window
 from .provenance import UNITS, provenance_items
+from .runtime import memory
 from .runtime.models import default_model_path
-from .runtime.session import ModelSession
+from .runtime.session import CUDA_PROVIDER, ModelSession
 
 LOG = logging.getLogger(__name__)
 
 DEFAULT_TILE_SIZE = 1024
+#: Default tile core on a GPU (TILE_SIZE empty or 0): its memory is not the host's RAM.
+DEFAULT_GPU_TILE_SIZE = 2048
 MIN_TILE_SIZE = 32
 BATCH_PIXELS = 1 << 20
 SCAN_SHARE = 0.05
@@ -296,7 +300,7 @@ def _batches(plan: TilePlan, batch_pixels: int):
 def _check_options(
     domain: str,
     looks: float | None,
-    tile_size: int,
+    tile_size: int | None,
     auto: bool = False,
     pfa: float | None = None,
 ) -> None:
@@ -309,8 +313,52 @@ def _check_options(
         raise InputError(f"DOMAIN must be one of {allowed}, not {domain!r}.")
     if looks is not None and not (np.isfinite(looks) and looks >= 1):
         raise InputError(f"LOOKS must be a number >= 1 (got {looks}).")
-    if tile_size < MIN_TILE_SIZE:
+    if tile_size and tile_size < MIN_TILE_SIZE:
         raise InputError(f"TILE_SIZE must be at least {MIN_TILE_SIZE} pixels (got {tile_size}).")
+
+
+def choose_tile(
+    session: ModelSession,
+    tile_size: int | None,
+    memory_budget_mb: float | None,
+    log: Callable[[str], None],
+    raster_shape: tuple[int, int] | None = None,
+) -> tuple[int, int]:
+    """Tile core size and batch size (pixels) of a run; logs the tile and the memory budget.
+
+    An explicit ``tile_size`` wins; empty or 0 takes the largest tile that fits the memory
+    budget on the CPU (:mod:`s2v_plugin.runtime.memory`), or :data:`DEFAULT_GPU_TILE_SIZE` on
+    CUDA.
+    """
+    card = session.card
+    per_pixel = memory.bytes_per_pixel(card)
+    if not tile_size and session.provider == CUDA_PROVIDER:
+        tile_size = DEFAULT_GPU_TILE_SIZE
+        log(f"Tile: {tile_size} px (default on CUDA; GPU memory is not limited by the budget).")
+        return tile_size, BATCH_PIXELS
+    choice = memory.choose_tile(
+        tile_size,
+        memory_budget_mb,
+        card.receptive_field,
+        card.size_multiple,
+        per_pixel,
+        memory.available_memory_mb(),
+        raster_shape,
+    )
+    how = "chosen from the memory budget" if choice.automatic else "TILE_SIZE"
+    log(
+        f"Tile: {choice.tile_size} px ({how}); estimated {choice.estimated_mb:.0f} MB for the "
+        f"network and tiles, memory budget {choice.budget_mb:.0f} MB."
+    )
+    if choice.estimated_mb > choice.budget_mb:
+        log(
+            f"Warning: TILE_SIZE {choice.tile_size} needs about {choice.estimated_mb:.0f} MB, more "
+            f"than the memory budget of {choice.budget_mb:.0f} MB; leave TILE_SIZE empty to fit it."
+        )
+    budget_pixels = int(
+        choice.budget_mb * memory.MB / (per_pixel + memory.PIPELINE_BYTES_PER_PIXEL)
+    )
+    return choice.tile_size, min(BATCH_PIXELS, budget_pixels)
 
 
 def _run(
@@ -454,17 +502,20 @@ def despeckle_raster(
     domain: str = AUTO,
     looks: float | None = None,
     model_path: str | None = None,
-    tile_size: int = DEFAULT_TILE_SIZE,
+    tile_size: int | None = None,
     device: str = "auto",
     uncertainty_path: str | None = None,
     point_target_factor: float | None = None,
     progress: Callable[[float], None] | None = None,
     is_cancelled: Callable[[], bool] | None = None,
     log: Callable[[str], None] | None = None,
-    batch_pixels: int = BATCH_PIXELS,
+    batch_pixels: int | None = None,
     warn: Callable[[str], None] | None = None,
     point_target_pfa: float | None = None,
     point_targets_path: str | None = None,
+    memory_budget_mb: float | None = None,
+    threads: int = 0,
+    precision: str = "fp32",
 ) -> DespeckleReport:
     """Despeckle one band of a raster file into a float32 GeoTIFF (or other GDAL format).
 
@@ -485,8 +536,9 @@ def despeckle_raster(
         over homogeneous areas (a warning says when it differs from the model's looks).
     model_path : str, optional
         Speckle2Void ONNX model; default: the shipped model.
-    tile_size : int
+    tile_size : int, optional
         Core size of the tiles in pixels; does not change the result, only speed and memory.
+        None or 0: the largest that fits ``memory_budget_mb`` (CPU), or 2048 (CUDA).
     device : {"auto", "cpu", "cuda"}
         Execution device.
     uncertainty_path : str, optional
@@ -497,13 +549,19 @@ def despeckle_raster(
     progress, is_cancelled, log, warn : callables, optional
         Progress in [0, 1], cancel polling (checked before every batch of tiles), log lines,
         warnings (default: ``log``).
-    batch_pixels : int
-        Pixels per network batch.
+    batch_pixels : int, optional
+        Window pixels per network run (several small tiles share a run); default from the budget.
     point_target_pfa : float, optional
         False-alarm probability of the local point-target rule (a pixel improbable under its
         neighbourhood's prior keeps its value); default from the card (1e-6), 0 disables.
     point_targets_path : str, optional
         Destination of a byte mask: 1 for point targets, 0 elsewhere, 255 for nodata.
+    memory_budget_mb : float, optional
+        Memory for the network and the tiles; default 1024 MB, at most half the available RAM.
+    threads : int
+        CPU threads of the network; 0 lets onnxruntime use every core.
+    precision : {"fp32", "int8", "fp16"}
+        Model variant; only fp32 unless a variant is shipped next to the model.
 
     Returns
     -------
@@ -521,9 +579,10 @@ def despeckle_raster(
     _check_options(domain, looks, tile_size, auto=True, pfa=point_target_pfa)
     for path in filter(None, (output_path, uncertainty_path, point_targets_path)):
         check_writable(path)
-    with RasterSource(input_path, band) as source:
-        session = ModelSession(resolve_model_path(model_path), device)
-        log(f"Model: {session.card.summary()}")
+    memory.return_freed_memory_to_the_system()
+    with RasterSource(input_path, band) as source, gdal_cache_limit(memory.GDAL_CACHE_MB):
+        session = ModelSession(resolve_model_path(model_path), device, threads, precision)
+        log(f"Model: {session.card.summary()} ({precision})")
         description = describe_raster(
             input_path,
             band,
@@ -534,9 +593,15 @@ def despeckle_raster(
         )
         description.report(log, warn)
         domain, looks = description.domain, description.looks
-        if device == "auto" and session.provider != "CUDAExecutionProvider":
+        if session.fallback_reason:
+            log(f"DEVICE {device}: running on the CPU because {session.fallback_reason}.")
+        elif device == "auto" and session.provider != CUDA_PROVIDER:
             log("DEVICE auto: CUDA is not usable here (needs onnxruntime-gpu), running on the CPU.")
         log(f"Execution provider: {session.provider} (DEVICE {device})")
+        tile_size, budget_batch = choose_tile(
+            session, tile_size, memory_budget_mb, log, (source.info.height, source.info.width)
+        )
+        batch_pixels = batch_pixels or budget_batch
         output_domain = INTENSITY if source.info.is_complex else domain
         nodata = output_nodata(source.info)
         georeferencing = source.georeferencing()
@@ -616,7 +681,7 @@ def despeckle_array(
     image: np.ndarray,
     model_path: str | None = None,
     looks: float | None = None,
-    tile_size: int = DEFAULT_TILE_SIZE,
+    tile_size: int | None = None,
     domain: str = INTENSITY,
     device: str = "cpu",
     point_target_factor: float | None = None,
@@ -633,6 +698,7 @@ def despeckle_array(
     _check_options(domain, looks, tile_size, pfa=point_target_pfa)
     source = ArraySource(image)
     session = ModelSession(resolve_model_path(model_path), device)
+    tile_size, batch_pixels = choose_tile(session, tile_size, None, LOG.debug, image.shape[:2])
     mean = np.full(image.shape, np.nan, dtype=np.float32)
     std = np.full(image.shape, np.nan, dtype=np.float32)
     targets = np.zeros(image.shape, dtype=bool)
@@ -652,7 +718,7 @@ def despeckle_array(
         lambda: None,
         lambda fraction: None,
         lambda: False,
-        BATCH_PIXELS,
+        batch_pixels,
         point_target_pfa,
     )
     if return_targets:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import sys
 
 import numpy as np
@@ -183,3 +184,47 @@ def test_output_keeps_the_georeferencing(processing_run, tmp_path, scene, model)
     )
     a, b = gdal.Open(scene), gdal.Open(result["OUTPUT"])
     assert a.GetGeoTransform() == b.GetGeoTransform() and a.GetProjection() == b.GetProjection()
+
+
+def test_qgis_process_logs_the_automatic_tile_and_the_memory_budget(qgis_process, tmp_path, model):
+    scene = write_raster(tmp_path / "s.tif", gamma_scene((300, 280)))
+    auto, fixed = tmp_path / "auto.tif", tmp_path / "fixed.tif"
+    run = qgis_process("run", ALG, "--", f"INPUT={scene}", f"MODEL={model}", f"OUTPUT={auto}")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "chosen from the memory budget" in run.stdout
+    assert re.search(r"memory budget \d+ MB", run.stdout)
+    run = qgis_process(
+        "run",
+        ALG,
+        "--",
+        f"INPUT={scene}",
+        f"MODEL={model}",
+        "TILE_SIZE=64",
+        "THREADS=1",
+        f"OUTPUT={fixed}",
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Tile: 64 px (TILE_SIZE)" in run.stdout
+    np.testing.assert_allclose(read_raster(fixed), read_raster(auto), rtol=1e-6)
+
+
+def test_a_memory_budget_too_small_for_the_model_is_a_clear_error(processing_run, tmp_path, model):
+    from qgis.core import QgsProcessingException
+
+    scene = write_raster(tmp_path / "s.tif", gamma_scene((64, 64)))
+    out = tmp_path / "o.tif"
+    with pytest.raises(QgsProcessingException, match="MEMORY_BUDGET_MB 5 is too small"):
+        processing_run(
+            ALG, {"INPUT": scene, "MODEL": model, "MEMORY_BUDGET_MB": 5, "OUTPUT": str(out)}
+        )
+    assert not out.exists()
+
+
+def test_a_precision_variant_that_is_not_shipped_is_a_clear_error(processing_run, tmp_path, model):
+    from qgis.core import QgsProcessingException
+
+    scene = write_raster(tmp_path / "s.tif", gamma_scene((64, 64)))
+    with pytest.raises(QgsProcessingException, match="No int8 variant"):
+        processing_run(
+            ALG, {"INPUT": scene, "MODEL": model, "PRECISION": 1, "OUTPUT": str(tmp_path / "o.tif")}
+        )

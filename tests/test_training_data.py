@@ -127,3 +127,12 @@ def test_deep_shadow_stays_above_the_log_floor_after_normalisation(pfa):
         assert floored < 0.05
     else:
         assert floored > 0.05
+
+
+def test_a_subset_of_held_out_scenes_gets_the_same_speckle_as_the_full_list():
+    from training.heldout import heldout_scenes
+
+    full = {s.name: s.slc for s in heldout_scenes(("camera", "coins"))}
+    alone = next(heldout_scenes(("coins",), ("grey255",)))
+    np.testing.assert_array_equal(alone.slc, full["coins/grey255"])
+    assert alone.azimuth.window != next(heldout_scenes(("camera",))).azimuth.window

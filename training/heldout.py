@@ -52,8 +52,12 @@ def heldout_scenes(pictures=EVAL_PICTURES, contrasts=CONTRASTS, seed: int = SEED
     """Yield the held-out scenes (picture x contrast), each reproducible from ``seed``."""
     from training.data import clean_picture
 
-    for index, picture in enumerate(pictures):
-        for k, contrast in enumerate(contrasts):
+    for picture in pictures:
+        # seeded by the picture's and contrast's places in the full lists, so that a subset
+        # gets the same realisations as the full evaluation
+        index = EVAL_PICTURES.index(picture) if picture in EVAL_PICTURES else len(EVAL_PICTURES)
+        for contrast in contrasts:
+            k = CONTRASTS.index(contrast)
             rng = np.random.default_rng([seed, index, k])
             truth = clean_picture(picture, contrast)
             azimuth, range_ = spectral_shapes(rng)

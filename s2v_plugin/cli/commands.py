@@ -377,6 +377,9 @@ NOT_OFFERED = {
     "speckle2void:despeckle": {
         "OUTPUT_POINT_TARGETS": "the point-target mask is not written by the cluster runner yet; "
         "use the algorithm in QGIS for it (the count is in the summary)",
+        "MEMORY_BUDGET_MB": "cluster workers take TILE_SIZE (default 1024), not a memory budget",
+        "THREADS": "the cluster runs one onnxruntime thread per Dask worker thread",
+        "PRECISION": "cluster workers run the fp32 model",
     },
     "speckle2void:evaluate": {
         "AREAS": "homogeneous areas come from a vector layer; the command finds them automatically",
