@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core.errors import Cancelled, InputError, OutputError
+from .core.errors import InputError, OutputError
 from .core.point_targets import RING_OUTER, TargetDetector, TargetStore
 from .core.spectrum import (
     MIN_LINE_LENGTH,
@@ -48,6 +48,7 @@ from .core.spectrum import (
 )
 from .core.tops import SweepCheck, azimuth_sweep, tops_mode_from_metadata
 from .core.whitening import AxisFilter, apply_axis_filter, design_axis_filter
+from .tiled_run import Callbacks, all_or_nothing
 
 LOG = logging.getLogger(__name__)
 
@@ -631,13 +632,9 @@ def decorrelate_raster(
         raise InputError(
             f"Unknown output format '{output_format}': use one of {', '.join(OUTPUT_FORMATS)}."
         )
-    progress = progress or (lambda fraction: None)
-    is_cancelled = is_cancelled or (lambda: False)
+    callbacks = Callbacks.of(progress, is_cancelled)
+    progress, check_cancel = callbacks.progress, callbacks.check_cancelled
     check_writable(output_path)
-
-    def check_cancel() -> None:
-        if is_cancelled():
-            raise Cancelled("Decorrelation cancelled by the user; no output was written.")
 
     with SlcSource(input_path, band, imag_band) as source:
         height, width = source.height, source.width
@@ -695,7 +692,7 @@ def decorrelate_raster(
             metadata.update(report.metadata())
             dtype = np.complex64 if output_format == "complex" else np.float32
             targets = _output_targets(plan, store)
-            with RasterWriter(
+            writer = RasterWriter(
                 output_path,
                 width=out_width,
                 height=out_height,
@@ -704,7 +701,10 @@ def decorrelate_raster(
                 nodata=float("nan") if (invalid or source.has_nodata) else None,
                 metadata=metadata,
                 band_descriptions=[f"decorrelated {output_format}"],
-            ) as writer:
+            )
+            # Whole-column strips (the azimuth FFT needs complete lines), not tiles: the
+            # tiled runner does not fit, its cancel, progress and commit rules do.
+            with all_or_nothing([writer]):
                 for col in range(0, out_width, strip_cols):
                     check_cancel()
                     columns = scratch.read_columns(col)

@@ -1,4 +1,9 @@
-"""Shared fixtures: the repository on sys.path, real SAR samples, and a headless QGIS.
+"""Shared fixtures: real SAR samples, a headless QGIS with this checkout's plugin, and
+``qgis_process``.
+
+The engine is imported as ``s2v_plugin`` from this checkout: pytest puts the checkout first on
+the path (``pythonpath`` in pyproject.toml), before any installed copy. The plugin is loaded
+into QGIS from this checkout too, under the name QGIS gives it (``speckle2void``).
 
 Test tiers skip themselves when their dependency is missing: QGIS tests need ``qgis.core``,
 ONNX tests need ``onnxruntime`` and ``onnx``, training tests need ``torch``, real-data tests need
@@ -11,6 +16,7 @@ training tests (``tests/test_training_*.py``). ``.ci/debian13`` sets it for the 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -19,10 +25,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAR_DATA = ROOT.parent / "shared" / "data" / "sar"
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-if str(Path(__file__).parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parent))
+QGIS_PYTHON_PLUGINS = Path("/usr/share/qgis/python/plugins")
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["PYTHONNOUSERSITE"] = "1"
@@ -55,6 +58,20 @@ def plugins_dir(tmp_path_factory) -> Path:
     return folder
 
 
+def import_package(name: str, folder: Path):
+    """Import the package in ``folder`` under ``name`` (as QGIS imports a plugin folder),
+    without adding anything to ``sys.path``."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(
+        name, folder / "__init__.py", submodule_search_locations=[str(folder)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture(scope="session")
 def qgis_app(plugins_dir):
     """A headless QgsApplication with Processing initialised and the plugin's provider loaded
@@ -65,14 +82,11 @@ def qgis_app(plugins_dir):
     QgsApplication.setPrefixPath("/usr", True)
     app = QgsApplication([], False)
     app.initQgis()
-    sys.path.insert(0, "/usr/share/qgis/python/plugins")
+    import_package("processing", QGIS_PYTHON_PLUGINS / "processing")
     from processing.core.Processing import Processing
 
     Processing.initialize()
-    sys.path.insert(0, str(plugins_dir))
-    import speckle2void
-
-    plugin = speckle2void.classFactory(None)
+    plugin = import_package(PLUGIN_NAME, plugins_dir / PLUGIN_NAME).classFactory(None)
     plugin.initProcessing()
     app._speckle2void_plugin = plugin  # keep the provider alive for the whole session
     yield app

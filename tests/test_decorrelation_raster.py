@@ -16,8 +16,6 @@ from s2v_plugin.core.errors import Cancelled, InputError, OutputError  # noqa: E
 from s2v_plugin.core.simulation import SpectralShape, simulate_correlated_slc  # noqa: E402
 from s2v_plugin.decorrelate import decorrelate_array, decorrelate_raster  # noqa: E402
 
-gdal.UseExceptions()
-
 AZIMUTH = SpectralShape(0.7, 0.75, 0.17)
 RANGE = SpectralShape(1.0, 0.8, 0.0)
 GEOTRANSFORM = (500000.0, 10.0, 0.0, 7000000.0, 0.0, -5.0)

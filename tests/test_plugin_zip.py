@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, qgis_process_env
+from conftest import qgis_process_env
 
-sys.path.insert(0, str(ROOT / "scripts"))
-import build_zip  # noqa: E402
+from scripts import build_zip
 
 
 @pytest.fixture(scope="module")

@@ -103,13 +103,11 @@ def _despeckle_job(input_path: str, outputs: dict, values: dict):
 def _classic_job(input_path: str, outputs: dict, values: dict):
     from ..classic import classic_filter_raster
     from ..cluster.runner import FileJob
+    from ..core.classic_filters import filter_spec
 
     key = values["filter"]
-    options = {}
-    if key == "frost":  # the algorithm passes each filter its own advanced parameter
-        options["damping"] = values["damping"]
-    elif key == "lee_sigma":
-        options["sigma"] = values["sigma"]
+    # as the algorithm does: each filter gets its own advanced parameters (FilterSpec.parameters)
+    options = {option: values[name.lower()] for name, option in filter_spec(key).parameters}
     kwargs = dict(
         input_path=input_path,
         output_path=outputs["OUTPUT"],
