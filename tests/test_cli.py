@@ -132,3 +132,13 @@ def test_python_dash_m_runs_the_command_line():
     assert result.returncode == 0
     for name in ("decorrelate", "despeckle", "classicfilter", "evaluate"):
         assert name in result.stdout
+
+
+def test_the_package_installs_the_speckle2void_command_and_a_dask_extra():
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    module, _, name = project["scripts"]["speckle2void"].partition(":")
+    import importlib
+
+    assert callable(getattr(importlib.import_module(module), name))
+    assert any(r.startswith("dask[distributed]") for r in project["optional-dependencies"]["dask"])
