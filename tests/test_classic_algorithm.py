@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 import pytest
+from conftest import require
 from osgeo import gdal
 from rasters import gamma_scene, read_raster, write_raster
 
@@ -105,7 +106,7 @@ def test_negative_input_is_refused_with_a_hint(tmp_path):
 
 
 def test_processing_run_filters_a_raster(processing_run, tmp_path, scene):
-    pytest.importorskip("qgis.core")
+    require("qgis.core")
     result = processing_run(
         ALG,
         {"INPUT": scene, "FILTER": 4, "WINDOW_SIZE": 5, "LOOKS": 1.0,

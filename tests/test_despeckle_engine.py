@@ -7,9 +7,10 @@ import os
 
 import numpy as np
 import pytest
+from conftest import require
 
-pytest.importorskip("onnxruntime")
-pytest.importorskip("onnx")
+require("onnxruntime")
+require("onnx")
 
 from onnx_models import expected_neighbour_posterior, neighbour_mean_model, pooled_model  # noqa: E402
 from osgeo import gdal  # noqa: E402
