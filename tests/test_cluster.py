@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require
 
-pytest.importorskip("onnxruntime")
-pytest.importorskip("onnx")
-distributed = pytest.importorskip("distributed")
+require("onnxruntime")
+require("onnx")
+distributed = require("distributed")
 
 from onnx_models import neighbour_mean_model, slow_neighbour_model  # noqa: E402
 from osgeo import gdal  # noqa: E402
