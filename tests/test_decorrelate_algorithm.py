@@ -9,8 +9,9 @@ import re
 
 import numpy as np
 import pytest
+from conftest import require
 
-pytest.importorskip("qgis.core")
+require("qgis.core")
 
 from osgeo import gdal  # noqa: E402
 from rasters import read_raster, utm_wkt, write_raster  # noqa: E402

@@ -7,8 +7,9 @@ import os
 
 import numpy as np
 import pytest
+from conftest import require
 
-gdal = pytest.importorskip("osgeo.gdal")
+gdal = require("osgeo.gdal")
 
 from rasters import wgs84_wkt, write_raster  # noqa: E402
 

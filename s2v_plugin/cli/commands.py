@@ -16,7 +16,8 @@ from typing import Any, Callable
 
 from ..core.classic_filters import FILTERS
 from ..core.domain import AUTO, DOMAIN_OPTIONS
-from ..runtime.session import DEVICES
+from ..runtime.memory import DEFAULT_BUDGET_MB
+from ..runtime.session import DEVICES, PRECISIONS
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,9 @@ def _despeckle_job(input_path: str, outputs: dict, values: dict):
         uncertainty_path=outputs.get("OUTPUT_UNCERTAINTY"),
         point_target_factor=values["point_target_factor"],
         point_target_pfa=values["point_target_pfa"],
+        memory_budget_mb=values["memory_budget_mb"],
+        threads=values["threads"],
+        precision=values["precision"],
     )
 
 
@@ -196,7 +200,6 @@ def _commands() -> dict[str, Command]:
         DEFAULT_REMOVE_OVERSAMPLING,
         OUTPUT_FORMATS,
     )
-    from ..despeckle import DEFAULT_TILE_SIZE, MIN_TILE_SIZE
 
     despeckle = Command(
         name="despeckle",
@@ -219,10 +222,27 @@ def _commands() -> dict[str, Command]:
             Option(
                 "TILE_SIZE",
                 "int",
-                DEFAULT_TILE_SIZE,
-                minimum=MIN_TILE_SIZE,
-                help="tile core size in pixels; never changes the result",
+                None,
+                minimum=0,
+                help="tile core size in pixels (empty or 0: the largest that fits the memory "
+                "budget on each worker); never changes the result",
             ),
+            Option(
+                "MEMORY_BUDGET_MB",
+                "float",
+                None,
+                minimum=1.0,
+                help=f"memory budget of one worker thread in MB (empty: {DEFAULT_BUDGET_MB}, at "
+                "most half the worker's free RAM)",
+            ),
+            Option(
+                "THREADS",
+                "int",
+                0,
+                minimum=0,
+                help="onnxruntime threads per worker task (0: one per Dask worker thread)",
+            ),
+            Option("PRECISION", "enum", PRECISIONS[0], PRECISIONS, help="network precision"),
             Option("DEVICE", "enum", DEVICES[0], DEVICES, help="execution device of every worker"),
             Option(
                 "POINT_TARGET_PFA",
@@ -397,9 +417,6 @@ NOT_OFFERED = {
     "speckle2void:despeckle": {
         "OUTPUT_POINT_TARGETS": "the point-target mask is not written by the cluster runner yet; "
         "use the algorithm in QGIS for it (the count is in the summary)",
-        "MEMORY_BUDGET_MB": "cluster workers take TILE_SIZE (default 1024), not a memory budget",
-        "THREADS": "the cluster runs one onnxruntime thread per Dask worker thread",
-        "PRECISION": "cluster workers run the fp32 model",
     },
     "speckle2void:evaluate": {
         "AREAS": "homogeneous areas come from a vector layer; the command finds them automatically",
