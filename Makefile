@@ -20,13 +20,13 @@ test: setup lint
 	$(PYTHON) -m pytest
 
 zip: setup
-	$(PYTHON) scripts/build_zip.py dist
+	$(PYTHON) -m scripts.build_zip dist
 
 demo: setup
-	$(PYTHON) scripts/demo.py demo_output
+	$(PYTHON) -m scripts.demo demo_output
 
 bench: setup
-	$(PYTHON) bench/bench_despeckle.py
+	$(PYTHON) -m bench.bench_despeckle
 
 clean:
 	rm -rf dist demo_output .pytest_cache

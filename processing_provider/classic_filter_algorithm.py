@@ -154,11 +154,10 @@ class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
     def processAlgorithm(self, parameters, context, feedback):
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         spec = FILTERS[self.parameterAsEnum(parameters, self.FILTER, context)]
-        options = {}
-        if spec.key == "frost":
-            options["damping"] = self.parameterAsDouble(parameters, self.DAMPING, context)
-        elif spec.key == "lee_sigma":
-            options["sigma"] = self.parameterAsDouble(parameters, self.SIGMA, context)
+        options = {
+            option: self.parameterAsDouble(parameters, key, context)
+            for key, option in spec.parameters
+        }
         progress, is_cancelled = feedback_callbacks(feedback)
         with engine_errors():
             classic_filter_raster(

@@ -28,4 +28,13 @@ if [ ! -f "$stamp" ] || ! cmp -s <(cat requirements-dev.txt constraints.txt) "$s
     .venv/bin/python -m pip install -q -c constraints.txt -r requirements-dev.txt
     cat requirements-dev.txt constraints.txt > "$stamp"
 fi
+# The engine as an editable package, so that `import s2v_plugin` finds this checkout from
+# anywhere (training, bench, scripts, the command line). A .venv that is a link to another
+# checkout's environment is shared: installing this checkout there would redirect the others.
+if [ -L .venv ]; then
+    echo "bootstrap: .venv is shared (a link), not installing this checkout into it"
+elif ! (root="$PWD" && cd / && "$root/.venv/bin/python" -c "import pathlib, sys, s2v_plugin
+sys.exit(pathlib.Path(s2v_plugin.__file__).resolve().parents[1] != pathlib.Path(sys.argv[1]))" "$root") 2>/dev/null; then
+    .venv/bin/python -m pip install -q --no-build-isolation --no-deps -e .
+fi
 .venv/bin/python -c "import numpy, scipy, onnxruntime, osgeo.gdal, qgis.core; print('bootstrap: ready (numpy', numpy.__version__, ', onnxruntime', onnxruntime.__version__, ')')"

@@ -277,7 +277,7 @@ def test_each_filter_reads_no_more_than_its_halo(spec):
     from s2v_plugin.core.tiling import reflect_indices
 
     image = speckled((30, 33), seed=5)
-    options = {"point_threshold": 40.0} if spec.key == "lee_sigma" else {}
+    options = {spec.global_threshold.option: 40.0} if spec.global_threshold else {}
     full = spec.function(image, 7, 1.0, **options)
     halo = spec.halo(7, **options)
     r0, c0, rows, cols = 11, 4, 9, 12  # a core away from, and one touching, the edges

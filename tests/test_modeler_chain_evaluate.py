@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require
 
-pytest.importorskip("qgis.core")
-pytest.importorskip("onnxruntime")
-pytest.importorskip("onnx")
+require("qgis.core")
+require("onnxruntime")
+require("onnx")
 
 from onnx_models import neighbour_mean_model  # noqa: E402
 from osgeo import gdal  # noqa: E402

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import require
 
-pytest.importorskip("skimage")
+require("skimage")
 
 from s2v_plugin.core.intensity_scale import scale_from_samples  # noqa: E402
 from training.data import (  # noqa: E402
@@ -136,3 +137,21 @@ def test_a_subset_of_held_out_scenes_gets_the_same_speckle_as_the_full_list():
     alone = next(heldout_scenes(("coins",), ("grey255",)))
     np.testing.assert_array_equal(alone.slc, full["coins/grey255"])
     assert alone.azimuth.window != next(heldout_scenes(("camera",))).azimuth.window
+
+
+def test_scenes_the_decorrelator_refuses_are_redrawn(monkeypatch):
+    import training.data as data
+    from s2v_plugin.core.errors import InputError
+
+    calls = []
+
+    def flaky(clean, rng, factor, name="", pfa=1e-6):
+        calls.append(name)
+        if len(calls) <= 2:
+            raise InputError("This looks like TOPS data")
+        return data.Scene(name, np.ones((8, 8), np.float32), np.ones((8, 8), bool))
+
+    monkeypatch.setattr(data, "correlated_scene", flaky)
+    cfg = DataConfig(white=0.0, correlated=1.0, pictures=("text",), correlated_pool=1)
+    sampler = PatchSampler(cfg, seed=0)
+    assert len(calls) == 3 and len(sampler.correlated) == 1

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from s2v_plugin.core.errors import InputError
 from s2v_plugin.core.intensity_scale import scale_from_samples
 from s2v_plugin.core.point_targets import DEFAULT_PFA, local_target_mask
 from s2v_plugin.core.simulation import SpectralShape, simulate_correlated_slc
@@ -270,13 +271,24 @@ class PatchSampler:
         empty = np.zeros(0, int)
         return clean / clean.mean(), (empty, empty, np.zeros(0))
 
-    def _correlated(self, name: str) -> Scene:
-        clean, (rows, cols, values) = self._clean(self.grey[name], self.clean[name])
-        clean = clean.copy()
-        clean[rows, cols] += values  # speckled like everything else once in the SLC
-        return correlated_scene(
-            clean, self.rng, self.cfg.point_target_factor, name, self.cfg.point_target_pfa
-        )
+    def _correlated(self, name: str, attempts: int = 5) -> Scene:
+        """A fresh correlated realisation of picture ``name``. The decorrelator refuses some
+        remapped scenes (its TOPS check sees a centroid sweep in scenes with large dark areas);
+        they are redrawn, and the last attempt takes the picture as it is."""
+        for attempt in range(attempts):
+            if attempt < attempts - 1:
+                clean, (rows, cols, values) = self._clean(self.grey[name], self.clean[name])
+                clean = clean.copy()
+                clean[rows, cols] += values  # speckled like everything else once in the SLC
+            else:
+                clean = self.clean[name] / self.clean[name].mean()
+            try:
+                return correlated_scene(
+                    clean, self.rng, self.cfg.point_target_factor, name, self.cfg.point_target_pfa
+                )
+            except InputError as exc:
+                LOG.info("correlated scene of %s redrawn: %s", name, str(exc)[:80])
+        raise InputError(f"no correlated scene of {name} passed the decorrelator")
 
     @staticmethod
     def _pick(scenes: list[Scene], rng: np.random.Generator) -> Scene:
