@@ -247,7 +247,8 @@ def main(argv=None) -> None:
         )
         runs = {}
         if args.hardware_check:
-            window = args.tile_size + 2 * card.receptive_field
+            halo = -(-card.receptive_field // card.size_multiple) * card.size_multiple
+            window = args.tile_size + 2 * halo
             check = hardware_scaling(model, window)
             figures["hardware"] = check
             print(
