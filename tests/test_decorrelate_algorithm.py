@@ -68,6 +68,9 @@ def test_decorrelate_is_registered_with_its_public_parameters(qgis_app):
         "REMOVE_OVERSAMPLING",
         "POINT_TARGET_PFA",
         "POINT_TARGET_FACTOR",
+        "ANNOTATION",
+        "FIRST_LINE",
+        "FIRST_SAMPLE",
         "OUTPUT",
     ]
 
@@ -242,7 +245,7 @@ def test_tops_sample_is_refused_with_the_deramp_instruction(processing_run, tmp_
         },
     )
 
-    assert "TOPS" in message and "Deramp" in message
+    assert "TOPS" in message and "ANNOTATION" in message and "annotation expected" in message
     assert not (tmp_path / "o.tif").exists()
 
 

@@ -77,5 +77,5 @@ def test_tops_burst_is_refused_with_a_deramp_instruction(sar_data, tmp_path):
     with pytest.raises(InputError, match="TOPS") as error:
         decorrelate_raster(str(sar_data / TOPS), str(tmp_path / "out.tif"))
 
-    assert "Deramp" in str(error.value)
+    assert "ANNOTATION" in str(error.value) and "FIRST_LINE" in str(error.value)
     assert not (tmp_path / "out.tif").exists()

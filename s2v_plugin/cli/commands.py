@@ -124,8 +124,16 @@ def _classic_job(input_path: str, outputs: dict, values: dict):
 
 def _decorrelate_job(input_path: str, outputs: dict, values: dict):
     from ..cluster.runner import FileJob
-    from ..decorrelate import decorrelate_raster
+    from ..io.sentinel1_safe import is_safe_input
+    from ..sentinel1 import decorrelate_measurement, decorrelate_sentinel1
 
+    if is_safe_input(input_path):  # a Sentinel-1 SAFE product: deramp, decorrelate, deburst
+        kwargs = dict(
+            input_path=input_path,
+            output_path=outputs["OUTPUT"],
+            output_format=values["output_format"],
+        )
+        return FileJob(input_path, (outputs["OUTPUT"],), decorrelate_sentinel1, kwargs)
     kwargs = dict(
         input_path=input_path,
         output_path=outputs["OUTPUT"],
@@ -135,8 +143,11 @@ def _decorrelate_job(input_path: str, outputs: dict, values: dict):
         point_target_factor=values["point_target_factor"],
         point_target_pfa=values["point_target_pfa"],
         remove_oversampling=values["remove_oversampling"],
+        annotation=values["annotation"],
+        first_line=values["first_line"],
+        first_sample=values["first_sample"],
     )
-    return FileJob(input_path, (outputs["OUTPUT"],), decorrelate_raster, kwargs)
+    return FileJob(input_path, (outputs["OUTPUT"],), decorrelate_measurement, kwargs)
 
 
 def despeckled_partner(input_path: str) -> str:
@@ -345,12 +356,23 @@ def _commands() -> dict[str, Command]:
                 help="deprecated, used only when POINT_TARGET_PFA is 0: brighter than this "
                 "times the median (0: off)",
             ),
+            Option(
+                "ANNOTATION",
+                "path",
+                None,
+                help="Sentinel-1 TOPS: the swath's annotation XML (found beside a SAFE's TIFF)",
+            ),
+            Option("FIRST_LINE", "int", 0, minimum=0, help="TOPS crop: its first swath line"),
+            Option("FIRST_SAMPLE", "int", 0, minimum=0, help="TOPS crop: its first swath sample"),
         ),
         outputs={"OUTPUT": "decorrelated"},
         build=_decorrelate_job,
         examples=(
             "speckle2void decorrelate slc.tif",
             "speckle2void decorrelate slc.tif --output-format intensity -o slc_white.tif",
+            "speckle2void decorrelate crop.tif --annotation s1a-iw3-slc-vv.xml --first-line 9800 "
+            "--first-sample 11000",
+            "speckle2void decorrelate S1A_IW_SLC__1SDV_....SAFE --output-format intensity",
         ),
     )
     evaluate = Command(
