@@ -6,6 +6,23 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(qgis python3-qgis qgis-providers gdal-bin python3-gdal python3-venv)
+# `bootstrap.sh --tests` (make test) also installs what only the tests use: the Orfeo ToolBox,
+# the real peer the classic filters are compared with (tests/test_classic_otb.py).
+# Where the distribution has no such package, its tests skip (they check with apt-cache too).
+TEST_APT_PACKAGES=(otb-bin)
+if [ "${1:-}" = "--tests" ]; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    for pkg in "${TEST_APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" && continue
+        apt-cache show "$pkg" >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive $SUDO apt-get update -q
+        if apt-cache show "$pkg" >/dev/null 2>&1; then
+            APT_PACKAGES+=("$pkg")
+        else
+            echo "bootstrap: this distribution has no $pkg; the tests that use it will skip"
+        fi
+    done
+fi
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

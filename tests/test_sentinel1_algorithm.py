@@ -9,9 +9,10 @@ import os
 
 import numpy as np
 import pytest
+from conftest import require
 
-pytest.importorskip("qgis.core")
-pytest.importorskip("onnxruntime")
+require("qgis.core")
+require("onnxruntime")
 
 from osgeo import gdal  # noqa: E402
 from sentinel1_fixture import BURSTS, LINES_PER_BURST, OVERLAP, SAMPLES, make_safe  # noqa: E402

@@ -3,10 +3,10 @@ TOPS crop with its annotation and offsets (the keys of the QGIS algorithm)."""
 
 from __future__ import annotations
 
-import pytest
+from conftest import require
 
-gdal = pytest.importorskip("osgeo.gdal")
-pytest.importorskip("distributed")
+gdal = require("osgeo.gdal")
+require("distributed")
 
 from sentinel1_fixture import make_safe  # noqa: E402
 

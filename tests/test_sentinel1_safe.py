@@ -10,8 +10,9 @@ import zipfile
 
 import numpy as np
 import pytest
+from conftest import require
 
-gdal = pytest.importorskip("osgeo.gdal")
+gdal = require("osgeo.gdal")
 
 from sentinel1_fixture import make_safe  # noqa: E402
 

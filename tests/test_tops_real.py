@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import require
 
-gdal = pytest.importorskip("osgeo.gdal")
+gdal = require("osgeo.gdal")
 
 from s2v_plugin.core.errors import InputError  # noqa: E402
 from s2v_plugin.core.spectrum import PeriodogramAccumulator, fit_axis  # noqa: E402

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..core.classic_filters import FILTERS
+from ..core.classic_filters import FILTERS, FROST_DAMPING
 from ..core.domain import AUTO, DOMAIN_OPTIONS
 from ..runtime.memory import DEFAULT_BUDGET_MB
 from ..runtime.session import DEVICES, PRECISIONS
@@ -301,7 +301,7 @@ def _commands() -> dict[str, Command]:
                 minimum=0.01,
                 help="number of looks of the input (default: 1 for complex data, else estimated)",
             ),
-            Option("DAMPING", "float", 2.0, minimum=0.0, help="Frost damping factor"),
+            Option("DAMPING", "float", FROST_DAMPING, minimum=0.0, help="Frost damping factor"),
             Option("SIGMA", "float", 0.9, minimum=0.05, help="Lee Sigma level"),
             Option(
                 "TILE_SIZE",

@@ -211,8 +211,12 @@ def gamma_map(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.
     return _finish(out, image)
 
 
+#: Default Frost damping ``K``: the Orfeo ToolBox's ``deramp`` default (see :func:`frost`).
+FROST_DAMPING = 0.1
+
+
 def frost(
-    intensity: np.ndarray, window: int = 7, looks: float = 1.0, damping: float = 2.0
+    intensity: np.ndarray, window: int = 7, looks: float = 1.0, damping: float = FROST_DAMPING
 ) -> np.ndarray:
     """Frost filter (Frost, Stiles, Shanmugan and Holtzman 1982): an exponentially weighted
     mean whose decay adapts to the local heterogeneity.
@@ -230,7 +234,14 @@ def frost(
     looks : float
         Unused by the original Frost filter (kept for a common signature).
     damping : float
-        Damping factor ``K`` (2 in SNAP); larger values smooth less.
+        Damping factor ``K``, the same constant as the Orfeo ToolBox's Frost ``deramp`` (whose
+        filter is this formula, with a ``(w - 1) / 2`` radius); larger values smooth less.
+        On intensity, ``Ci^2`` is about ``1 / L`` even where the scene is flat (1 for
+        single-look data), so ``K`` alone sets the smoothing of homogeneous areas: the
+        default 0.1 (OTB's) makes them close to the window mean, as the filter intends;
+        2 (a common choice for amplitude images, whose ``Ci^2`` is about ``0.27 / L``) kept
+        single-look intensity almost unfiltered (ENL 3 instead of 50 on the ENVISAT sample,
+        ``bench/bench_otb.py``).
 
     Returns
     -------
