@@ -11,6 +11,7 @@ from qgis.core import (
     QgsProcessingParameterBand,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
@@ -18,12 +19,15 @@ from qgis.core import (
 
 from ..s2v_plugin.decorrelate import (
     DEFAULT_POINT_TARGET_FACTOR,
+    DEFAULT_POINT_TARGET_PFA,
     DEFAULT_REMOVE_OVERSAMPLING,
     OUTPUT_FORMATS,
     decorrelate_raster,
 )
+from ..s2v_plugin.io.sentinel1_safe import is_safe_input, tops_for_raster
+from ..s2v_plugin.sentinel1 import decorrelate_sentinel1
 from .common import Speckle2VoidAlgorithm, engine_errors, feedback_callbacks, gdal_raster_path
-from .qgis_compat import FLAG_ADVANCED, NUMBER_DOUBLE
+from .qgis_compat import FLAG_ADVANCED, NUMBER_DOUBLE, NUMBER_INTEGER
 
 _COMPLEX_TYPES = (
     Qgis.DataType.CInt16,
@@ -41,6 +45,7 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
     IMAG_BAND = "IMAG_BAND"
     OUTPUT_FORMAT = "OUTPUT_FORMAT"
     POINT_TARGET_FACTOR = "POINT_TARGET_FACTOR"
+    POINT_TARGET_PFA = "POINT_TARGET_PFA"
     REMOVE_OVERSAMPLING = "REMOVE_OVERSAMPLING"
     OUTPUT = "OUTPUT"
     AZIMUTH_CENTROID = "AZIMUTH_CENTROID"
@@ -53,6 +58,9 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
     PIXEL_FACTOR_AZIMUTH = "PIXEL_FACTOR_AZIMUTH"
     PIXEL_FACTOR_RANGE = "PIXEL_FACTOR_RANGE"
     ESTIMATES = "ESTIMATES"
+    ANNOTATION = "ANNOTATION"
+    FIRST_LINE = "FIRST_LINE"
+    FIRST_SAMPLE = "FIRST_SAMPLE"
 
     def name(self) -> str:
         return "decorrelate"
@@ -86,17 +94,30 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
             "Input: an SLC raster with a complex band (CInt16, CInt32, CFloat32, "
             "CFloat64: TerraSAR-X COSAR, Sentinel-1 SAFE measurement TIFF, ...) or two real "
             "bands holding I and Q; rows must be azimuth and columns range, as delivered. "
-            "Sentinel-1 IW/EW (TOPS) bursts are refused: deramp them first (SNAP: TOPS Deburst "
-            "and Deramp/Demodulate).\n"
+            "Sentinel-1 IW/EW (TOPS): give the SAFE product (.SAFE folder, its manifest.safe "
+            "or the .zip; the first swath and all its polarisations, or the swath and "
+            "polarisation of a SENTINEL1_CALIB subdataset, are deramped, decorrelated burst by "
+            "burst and debursted into intensity or amplitude), or a measurement TIFF (or a crop "
+            "of it) with Annotation XML and, for a crop, its offsets in the swath First line and "
+            "First sample (a measurement TIFF inside a SAFE folder finds its annotation by "
+            "itself). Each burst is deramped (ESA S1-TN-MDA-52-7445), its azimuth band and "
+            "weighting are the product's, and a complex output is reramped on the output grid. "
+            "TOPS data without an annotation are refused. EW and SM are handled like IW but were "
+            "not tested: no EW or SM pixels were available. For despeckling and calibration in "
+            "one step use Despeckle Sentinel-1 SLC.\n"
             "Band: the complex band, or the I (real part) band when Imaginary band "
             "is set.\n"
             "Imaginary band (Q): leave empty for a complex band; set it to the Q band "
             "when I and Q are stored as two real bands.\n"
             "Output format: complex CFloat32 (default; keeps the phase), intensity "
             "|z|² or amplitude |z| as float32.\n"
-            "Point target factor: pixels brighter than this times the median intensity "
-            "are treated as point targets: excluded from estimation and filtering and put back "
-            "unchanged; 0 disables.\n"
+            "Point target false-alarm probability: a pixel brighter than single-look "
+            "speckle around the median of its surroundings (a ring 2-3 pixels away) would be "
+            "with this probability is a point target: excluded from estimation and filtering "
+            "and put back unchanged. The default (1e-8) suits every scene; 0 disables.\n"
+            "Point target factor (deprecated, used only when the probability is 0): "
+            "pixels brighter than this times the median intensity are point targets; 0 "
+            "disables.\n"
             "Remove oversampling: crop the spectrum to its occupied band so that the "
             "speckle is white, not only flat in band; output pixels become larger by the "
             "oversampling factor (georeferencing is rescaled). Off keeps the input grid, but "
@@ -147,15 +168,42 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
                 defaultValue=DEFAULT_REMOVE_OVERSAMPLING,
             )
         )
+        pfa = QgsProcessingParameterNumber(
+            self.POINT_TARGET_PFA,
+            "Point target false-alarm probability (0: off)",
+            type=NUMBER_DOUBLE,
+            defaultValue=DEFAULT_POINT_TARGET_PFA,
+            minValue=0.0,
+            maxValue=0.5,
+        )
         factor = QgsProcessingParameterNumber(
             self.POINT_TARGET_FACTOR,
-            "Point target factor (times the median intensity; 0: off)",
+            "Point target factor, deprecated (times the median; used only when the "
+            "false-alarm probability is 0; 0: off)",
             type=NUMBER_DOUBLE,
             defaultValue=DEFAULT_POINT_TARGET_FACTOR,
             minValue=0.0,
         )
-        factor.setFlags(factor.flags() | FLAG_ADVANCED)
-        self.addParameter(factor)
+        for parameter in (pfa, factor):
+            parameter.setFlags(parameter.flags() | FLAG_ADVANCED)
+            self.addParameter(parameter)
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.ANNOTATION,
+                "Annotation XML of the swath (Sentinel-1 TOPS measurement or crop)",
+                extension="xml",
+                optional=True,
+            )
+        )
+        for key, label in (
+            (self.FIRST_LINE, "First line of the crop in the swath"),
+            (self.FIRST_SAMPLE, "First sample of the crop in the swath"),
+        ):
+            self.addParameter(
+                QgsProcessingParameterNumber(
+                    key, label, type=NUMBER_INTEGER, defaultValue=0, minValue=0
+                )
+            )  # fmt: skip
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Decorrelated"))
         for key, label in (
             (self.AZIMUTH_CENTROID, "Azimuth (Doppler) centroid, cycles/sample"),
@@ -177,6 +225,8 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
         return self.parameterAsInt(parameters, self.IMAG_BAND, context) or None
 
     def checkParameterValues(self, parameters, context):
+        if is_safe_input(parameters.get(self.INPUT)):
+            return True, ""
         ok, message = super().checkParameterValues(parameters, context)
         if not ok:
             return ok, message
@@ -201,15 +251,31 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
         return True, ""
 
     def processAlgorithm(self, parameters, context, feedback):
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        if layer is None:
-            raise QgsProcessingException(self.invalidRasterError(parameters, self.INPUT))
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         progress, is_cancelled = feedback_callbacks(feedback)
         output_format = OUTPUT_FORMATS[
             self.parameterAsEnum(parameters, self.OUTPUT_FORMAT, context)
         ]
+        safe = parameters.get(self.INPUT)
+        layer = None
+        if not is_safe_input(safe):
+            layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+            if layer is None:
+                raise QgsProcessingException(self.invalidRasterError(parameters, self.INPUT))
+            safe = layer.source()  # a SENTINEL1_CALIB subdataset loaded in QGIS
+        if is_safe_input(safe):
+            with engine_errors():
+                report = decorrelate_sentinel1(
+                    str(safe), output, output_format, progress, is_cancelled, feedback.pushInfo
+                )
+            return {self.OUTPUT: output, self.ESTIMATES: report.summary()}
         with engine_errors():
+            tops = tops_for_raster(
+                gdal_raster_path(layer),
+                self.parameterAsFile(parameters, self.ANNOTATION, context),
+                self.parameterAsInt(parameters, self.FIRST_LINE, context),
+                self.parameterAsInt(parameters, self.FIRST_SAMPLE, context),
+            )
             report = decorrelate_raster(
                 gdal_raster_path(layer),
                 output,
@@ -219,11 +285,13 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
                 point_target_factor=self.parameterAsDouble(
                     parameters, self.POINT_TARGET_FACTOR, context
                 ),
+                point_target_pfa=self.parameterAsDouble(parameters, self.POINT_TARGET_PFA, context),
                 remove_oversampling=self.parameterAsBoolean(
                     parameters, self.REMOVE_OVERSAMPLING, context
                 ),
                 progress=progress,
                 is_cancelled=is_cancelled,
+                tops=tops,
             )
         summary = report.summary()
         feedback.pushInfo(summary)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from qgis.core import (
+    QgsApplication,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
@@ -14,8 +15,9 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ..s2v_plugin.despeckle import DEFAULT_TILE_SIZE, MIN_TILE_SIZE, despeckle_raster
-from ..s2v_plugin.runtime.session import DEVICES, onnxruntime_status
+from ..s2v_plugin.despeckle import despeckle_raster
+from ..s2v_plugin.runtime.memory import DEFAULT_BUDGET_MB
+from ..s2v_plugin.runtime.session import DEVICES, PRECISIONS, onnxruntime_status
 from .common import (
     Speckle2VoidAlgorithm,
     add_advanced_parameters,
@@ -62,9 +64,14 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
     TILE_SIZE = "TILE_SIZE"
     DEVICE = "DEVICE"
     POINT_TARGET_FACTOR = "POINT_TARGET_FACTOR"
+    POINT_TARGET_PFA = "POINT_TARGET_PFA"
     SCHEDULER = "SCHEDULER"
+    MEMORY_BUDGET_MB = "MEMORY_BUDGET_MB"
+    THREADS = "THREADS"
+    PRECISION = "PRECISION"
     OUTPUT = "OUTPUT"
     OUTPUT_UNCERTAINTY = "OUTPUT_UNCERTAINTY"
+    OUTPUT_POINT_TARGETS = "OUTPUT_POINT_TARGETS"
     EXECUTION_PROVIDER = "EXECUTION_PROVIDER"
     SCALE = "SCALE"
     POINT_TARGETS = "POINT_TARGETS"
@@ -102,21 +109,37 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             "over homogeneous areas (logged with the model's looks; a warning when they "
             "differ).\n"
             "Model: a Speckle2Void ONNX file; empty uses the shipped default model.\n"
-            "Tile size: pixels per tile; changes speed and memory, never the result "
-            "(the shipped model peaked at about 5.6 GB of RAM with 1024 px tiles on the CPU; "
-            "smaller tiles need less memory but recompute more halo).\n"
+            "Tile size: pixels per tile; changes speed and memory, never the result. "
+            "Empty or 0 picks the largest tile that fits the memory budget (CPU), or 2048 px "
+            "(CUDA); a value always wins. Larger tiles recompute less halo and run faster.\n"
+            "Memory budget (MB): memory for the network and the tiles, used when the tile "
+            f"size is automatic; empty: {DEFAULT_BUDGET_MB} MB (at most half the free RAM), which "
+            "keeps the whole run under about 1.5 GB. Too small a budget for the model is refused "
+            "with the figure needed.\n"
+            "CPU threads: threads of the network; 0 uses QGIS's own setting (Settings > "
+            "Options > Processing/Rendering: max threads), or every core.\n"
+            "Precision: fp32 (exact); int8 or fp16 only where such a variant of the model "
+            "is shipped next to it (see the model card).\n"
             "Device: Auto uses CUDA when onnxruntime-gpu can, else the CPU; the log says "
             "which ran.\n"
-            "Point target factor: pixels brighter than this times the median are kept "
-            "unchanged; empty uses the model's value, 0 disables.\n"
+            "Point target false-alarm probability: a pixel that its neighbourhood makes "
+            "improbable (the tail of the prior the network predicts from the neighbours is below "
+            "this probability) is a point target: a strong scatterer, kept with its observed "
+            "value. Empty uses the model's value (1e-6: about one ordinary speckle pixel per "
+            "million is kept unfiltered); 0 disables the rule.\n"
+            "Point target factor (deprecated, used only when the probability is 0): "
+            "pixels brighter than this times the raster's median are kept unchanged; empty uses "
+            "the model's value, 0 disables.\n"
             "Dask scheduler: empty runs here; an address (tcp://host:8786) or a "
             "scheduler .json file runs the same computation on a Dask cluster (needs "
             "dask.distributed, and input and outputs on paths every worker can reach).\n\n"
             "Outputs: the despeckled band as float32 in the input's units (intensity in, "
             "intensity out; amplitude in, amplitude out; complex in, intensity out), and "
-            "optionally the posterior standard deviation in the same units. Nodata stays nodata; "
-            "georeferencing is copied; the metadata record the model, looks, point-target "
-            "setting, plugin version, time and the input's decorrelation."
+            "optionally the posterior standard deviation in the same units, and a byte mask of "
+            "the point targets (1 target, 0 other pixels, 255 nodata); their count is reported "
+            "as POINT_TARGETS. Nodata stays nodata; georeferencing is copied; the metadata "
+            "record the model, looks, point-target setting, plugin version, time and the "
+            "input's decorrelation."
         )
 
     def canExecute(self):
@@ -145,17 +168,43 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
         advanced = [
             QgsProcessingParameterNumber(
                 self.TILE_SIZE,
-                "Tile size (pixels)",
+                "Tile size (pixels; empty or 0: from the memory budget)",
                 type=NUMBER_INTEGER,
-                defaultValue=DEFAULT_TILE_SIZE,
-                minValue=MIN_TILE_SIZE,
+                minValue=0,
+                optional=True,
+            ),
+            QgsProcessingParameterNumber(
+                self.MEMORY_BUDGET_MB,
+                f"Memory budget (MB; empty: {DEFAULT_BUDGET_MB}, at most half the free RAM)",
+                type=NUMBER_DOUBLE,
+                minValue=1.0,
+                optional=True,
+            ),
+            QgsProcessingParameterNumber(
+                self.THREADS,
+                "CPU threads (0: QGIS's setting)",
+                type=NUMBER_INTEGER,
+                defaultValue=0,
+                minValue=0,
+            ),
+            QgsProcessingParameterEnum(
+                self.PRECISION, "Precision", options=list(PRECISIONS), defaultValue=0
             ),
             QgsProcessingParameterEnum(
                 self.DEVICE, "Device", options=["Auto", "CPU", "CUDA"], defaultValue=0
             ),
             QgsProcessingParameterNumber(
+                self.POINT_TARGET_PFA,
+                "Point target false-alarm probability (empty: from the model, 0: off)",
+                type=NUMBER_DOUBLE,
+                minValue=0.0,
+                maxValue=0.5,
+                optional=True,
+            ),
+            QgsProcessingParameterNumber(
                 self.POINT_TARGET_FACTOR,
-                "Point target factor (times the median; empty: from the model, 0: off)",
+                "Point target factor, deprecated (times the median; used only when the "
+                "false-alarm probability is 0)",
                 type=NUMBER_DOUBLE,
                 minValue=0.0,
                 optional=True,
@@ -176,6 +225,14 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
                 createByDefault=False,
             )
         )
+        self.addParameter(
+            QgsProcessingParameterRasterDestination(
+                self.OUTPUT_POINT_TARGETS,
+                "Point targets (byte mask)",
+                optional=True,
+                createByDefault=False,
+            )
+        )
         self.addOutput(QgsProcessingOutputString(self.EXECUTION_PROVIDER, "Execution provider"))
         self.addOutput(QgsProcessingOutputNumber(self.SCALE, "Normalisation scale (intensity)"))
         self.addOutput(QgsProcessingOutputNumber(self.POINT_TARGETS, "Point targets kept"))
@@ -186,27 +243,55 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             return False, message
         return super().checkParameterValues(parameters, context)
 
+    def _threads(self, parameters, context) -> int:
+        threads = self.parameterAsInt(parameters, self.THREADS, context)
+        return threads if threads > 0 else max(0, QgsApplication.maxThreads())
+
     def processAlgorithm(self, parameters, context, feedback):
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         uncertainty = self.parameterAsOutputLayer(parameters, self.OUTPUT_UNCERTAINTY, context)
+        targets = self.parameterAsOutputLayer(parameters, self.OUTPUT_POINT_TARGETS, context)
         progress, is_cancelled = feedback_callbacks(feedback)
         scheduler = self.parameterAsString(parameters, self.SCHEDULER, context).strip()
+        extra = {}
+        if targets:
+            if scheduler:
+                raise QgsProcessingException(
+                    "OUTPUT_POINT_TARGETS is not available with SCHEDULER yet: leave one empty."
+                )
+            extra["point_targets_path"] = targets
+        tile_size = int(optional_number(self, parameters, self.TILE_SIZE, context) or 0)
+        runner = cluster_despeckler(scheduler) if scheduler else despeckle_raster
+        local = {
+            "tile_size": tile_size,
+            "memory_budget_mb": optional_number(self, parameters, self.MEMORY_BUDGET_MB, context),
+            # on a cluster, 0 keeps one thread per Dask worker thread (this machine's QGIS
+            # setting says nothing about the workers)
+            "threads": (
+                self.parameterAsInt(parameters, self.THREADS, context)
+                if scheduler
+                else self._threads(parameters, context)
+            ),
+            "precision": PRECISIONS[self.parameterAsEnum(parameters, self.PRECISION, context)],
+        }
         with engine_errors():
-            report = (cluster_despeckler(scheduler) if scheduler else despeckle_raster)(
+            report = runner(
                 output_path=output,
                 **sar_band_arguments(self, parameters, context),
+                **local,
                 looks=optional_number(self, parameters, self.LOOKS, context),
                 model_path=self.parameterAsFile(parameters, self.MODEL, context) or None,
-                tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
                 device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
                 uncertainty_path=uncertainty or None,
                 point_target_factor=optional_number(
                     self, parameters, self.POINT_TARGET_FACTOR, context
                 ),
+                point_target_pfa=optional_number(self, parameters, self.POINT_TARGET_PFA, context),
                 progress=progress,
                 is_cancelled=is_cancelled,
                 log=feedback.pushInfo,
                 warn=feedback.pushWarning,
+                **extra,
             )
         results = {
             self.OUTPUT: output,
@@ -216,4 +301,6 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
         }
         if uncertainty:
             results[self.OUTPUT_UNCERTAINTY] = uncertainty
+        if targets:
+            results[self.OUTPUT_POINT_TARGETS] = targets
         return results

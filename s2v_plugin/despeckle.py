@@ -7,9 +7,13 @@ The pipeline, for a raster of any size with bounded memory:
    (:mod:`s2v_plugin.core.intensity_scale`);
 2. cut the raster into tiles whose windows carry a halo of the model's receptive field
    (:mod:`s2v_plugin.core.tiling`), read them mirrored at the raster edges, batch them;
-3. run the blind-spot network on normalised intensities (point targets clipped, nodata filled),
-   turn its inverse-gamma prior into the posterior mean and standard deviation
-   (:mod:`s2v_plugin.core.bayes`), keep point targets unchanged and nodata as nodata;
+3. run the blind-spot network on normalised intensities (nodata filled; pixels that the robust
+   local rule of :mod:`s2v_plugin.core.point_targets` finds improbable against their ring
+   median clipped to that rule's threshold, exactly as in training), turn its inverse-gamma prior
+   into the posterior mean and standard deviation (:mod:`s2v_plugin.core.bayes`); a pixel whose
+   prior-predictive tail under its neighbourhood's prior is below ``POINT_TARGET_PFA`` is a
+   point target and keeps its observed value; nodata stays nodata. (With ``POINT_TARGET_PFA``
+   0, the deprecated global rule ``POINT_TARGET_FACTOR`` times the median decides instead.)
 4. write the tile cores into all-or-nothing outputs (:mod:`s2v_plugin.io.raster_writer`).
 """
 
@@ -32,21 +36,27 @@ from .core.domain import (
     std_from_intensity,
     to_intensity,
 )
-from .core.errors import Cancelled, InputError
+from .core.errors import InputError
 from .core.intensity_scale import IntensityScale, scale_from_samples
+from .core.point_targets import DEFAULT_PFA, RING_OUTER, local_target_mask, prior_tail
 from .core.tiling import Tile, TilePlan, plan_tiles
 from .io.band_scan import scan_band
+from .io.gdal_cache import gdal_cache_limit
 from .io.input_description import InputDescription, describe_raster
-from .io.raster_source import BandInfo, RasterSource
-from .io.raster_writer import BLOCK_SIZE, RasterWriter, check_writable
+from .io.raster_source import ArraySource, BandInfo, RasterSource
+from .io.raster_writer import RasterWriter, check_writable
 from .io.windows import core_of, read_window
 from .provenance import UNITS, provenance_items
+from .runtime import memory
 from .runtime.models import default_model_path
-from .runtime.session import ModelSession
+from .runtime.session import CUDA_PROVIDER, ModelSession
+from .tiled_run import ArrayOutput, Callbacks, all_or_nothing, run_tiles
 
 LOG = logging.getLogger(__name__)
 
 DEFAULT_TILE_SIZE = 1024
+#: Default tile core on a GPU (TILE_SIZE empty or 0): its memory is not the host's RAM.
+DEFAULT_GPU_TILE_SIZE = 2048
 MIN_TILE_SIZE = 32
 BATCH_PIXELS = 1 << 20
 SCAN_SHARE = 0.05
@@ -69,34 +79,15 @@ class DespeckleReport:
     network_seconds: float
     total_seconds: float
     output_domain: str
-
-
-class ArraySource:
-    """An in-memory 2-D array behind the reading interface of :class:`RasterSource`."""
-
-    def __init__(self, array: np.ndarray) -> None:
-        if array.ndim != 2:
-            raise InputError(f"Expected a 2-D image, got an array of shape {array.shape}.")
-        self._array = array
-        self.info = BandInfo(
-            width=array.shape[1],
-            height=array.shape[0],
-            band_count=1,
-            data_type=str(array.dtype),
-            is_complex=np.iscomplexobj(array),
-            nodata=None,
-            block_size=(array.shape[1], array.shape[0]),
-        )
-
-    def read(self, row: int, col: int, rows: int, cols: int) -> np.ndarray:
-        return self._array[row : row + rows, col : col + cols]
-
-    def read_indices(self, row_indices: np.ndarray, col_indices: np.ndarray) -> np.ndarray:
-        return self._array[np.ix_(row_indices, col_indices)]
+    point_target_pfa: float = 0.0
 
 
 def scan_intensity(
-    source, domain: str, point_target_factor: float, progress: Callable[[float], None] | None = None
+    source,
+    domain: str,
+    point_target_factor: float,
+    progress: Callable[[float], None] | None = None,
+    point_target_pfa: float = 0.0,
 ) -> IntensityScale:
     """Validate every pixel and compute the raster's scale and point-target threshold.
 
@@ -106,7 +97,9 @@ def scan_intensity(
         On negative or infinite values, or when no pixel is valid.
     """
     scan = scan_band(source, domain, progress)
-    return scale_from_samples(scan.samples, point_target_factor, scan.valid_fraction)
+    return scale_from_samples(
+        scan.samples, point_target_factor, scan.valid_fraction, point_target_pfa
+    )
 
 
 class Despeckler:
@@ -127,13 +120,24 @@ class Despeckler:
         y = intensity / np.float32(self.scale.scale)
         valid = np.isfinite(y)
         y = np.where(valid, y, np.float32(1.0))
-        targets = valid & (intensity > self.scale.threshold)
-        clip = np.float32(self.scale.threshold / self.scale.scale)
-        network_input = np.minimum(y, clip) if np.isfinite(clip) else y
+        pfa = self.scale.pfa
+        if pfa > 0:
+            network_input = np.empty_like(y)
+            for k in range(len(y)):
+                clipped, threshold = local_target_mask(y[k], pfa, self.looks)
+                network_input[k] = np.where(clipped, threshold, y[k])
+        else:
+            targets = valid & (intensity > self.scale.threshold)
+            clip = np.float32(self.scale.threshold / self.scale.scale)
+            network_input = np.minimum(y, clip) if np.isfinite(clip) else y
         started = time.perf_counter()
         alpha, beta = self.session.run(network_input[:, None])
         self.network_seconds += time.perf_counter() - started
         alpha, beta = alpha[:, 0], beta[:, 0]
+        if pfa > 0:
+            # The prior comes from the neighbourhood only, so its predictive tail is a fair
+            # test of the pixel: improbable pixels are deterministic scatterers, not speckle.
+            targets = valid & (prior_tail(alpha, beta, y, self.looks) < pfa)
         mean = bayes.posterior_mean(alpha, beta, y, self.looks)
         std = bayes.posterior_std(mean, alpha, self.looks)
         mean = np.where(targets, y, mean)
@@ -151,6 +155,7 @@ class TileResult:
     mean: np.ndarray
     std: np.ndarray
     point_targets: int
+    targets: np.ndarray | None = None  # bool core mask of the point targets
 
 
 def despeckle_tiles(
@@ -180,17 +185,31 @@ def despeckle_tiles(
     list of TileResult
         One per tile, in order, cut to the tile's core.
     """
-    windows = np.stack([to_intensity(read_window(source, plan, tile), domain) for tile in tiles])
-    mean, std, targets = despeckler.estimate(windows)
+    windows = np.stack([read_window(source, plan, tile) for tile in tiles])
+    return despeckle_windows(despeckler, windows, tiles, domain, output_domain)
+
+
+def despeckle_windows(
+    despeckler: Despeckler,
+    windows: np.ndarray,
+    tiles,
+    domain: str,
+    output_domain: str,
+) -> list[TileResult]:
+    """Despeckle windows already read (``[N, H, W]`` in ``domain``, one per tile); see
+    :func:`despeckle_tiles`."""
+    mean, std, targets = despeckler.estimate(to_intensity(windows, domain))
     results = []
     for index, tile in enumerate(tiles):
         tile_mean = core_of(mean[index], tile)
+        tile_targets = core_of(targets[index], tile)
         results.append(
             TileResult(
                 tile=tile,
                 mean=from_intensity(tile_mean, output_domain),
                 std=std_from_intensity(core_of(std[index], tile), tile_mean, output_domain),
-                point_targets=int(core_of(targets[index], tile).sum()),
+                point_targets=int(tile_targets.sum()),
+                targets=tile_targets,
             )
         )
     return results
@@ -215,6 +234,7 @@ def prepare_scene(
     tile_size: int,
     point_target_factor: float | None,
     progress: Callable[[float], None] | None = None,
+    point_target_pfa: float | None = None,
 ) -> Scene:
     """Scan the whole raster once and plan its tiles: the first step of every runner.
 
@@ -230,8 +250,8 @@ def prepare_scene(
         The model's card (looks, point-target factor, receptive field, size multiple).
     domain : {"intensity", "amplitude"}
         Domain of a real band.
-    looks, point_target_factor : float, optional
-        Overrides of the card's values.
+    looks, point_target_factor, point_target_pfa : float, optional
+        Overrides of the card's values; the factor applies only when the PFA is 0.
     tile_size : int
         Requested tile core size.
     progress : callable, optional
@@ -239,50 +259,105 @@ def prepare_scene(
     """
     looks = float(card.looks if looks is None else looks)
     factor = card.point_target_factor if point_target_factor is None else point_target_factor
-    scale = scan_intensity(source, domain, factor, progress)
-    plan = plan_tiles(
-        source.info.height, source.info.width, tile_size, card.receptive_field, card.size_multiple
-    )
+    pfa = card_pfa(card) if point_target_pfa is None else float(point_target_pfa)
+    scale = scan_intensity(source, domain, factor, progress, pfa)
+    # The local point-target rule clips the network input from a ring up to RING_OUTER px
+    # away: the halo covers it too, so tiles stay exact.
+    halo = card.receptive_field + (RING_OUTER if pfa > 0 else 0)
+    plan = plan_tiles(source.info.height, source.info.width, tile_size, halo, card.size_multiple)
     output_domain = INTENSITY if source.info.is_complex else domain
     return Scene(looks, scale, plan, domain, output_domain)
 
 
-def _stop_if_cancelled(is_cancelled: Callable[[], bool]) -> None:
-    if is_cancelled():
-        raise Cancelled("Cancelled by the user; the partial output was removed.")
+def card_pfa(card) -> float:
+    """The card's point-target false-alarm probability (cards before 1.2 lack it)."""
+    return float(getattr(card, "point_target_pfa", DEFAULT_PFA))
 
 
-def _batches(plan: TilePlan, batch_pixels: int):
-    size = max(1, batch_pixels // (plan.window_rows * plan.window_cols))
-    tiles = plan.tiles
-    for start in range(0, len(tiles), size):
-        yield tiles[start : start + size]
-
-
-def _check_options(domain: str, looks: float | None, tile_size: int, auto: bool = False) -> None:
+def _check_options(
+    domain: str,
+    looks: float | None,
+    tile_size: int | None,
+    auto: bool = False,
+    pfa: float | None = None,
+) -> None:
+    if pfa is not None and not (np.isfinite(pfa) and 0 <= pfa < 1):
+        raise InputError(
+            f"POINT_TARGET_PFA must be a probability in [0, 1), 0 to disable (got {pfa})."
+        )
     allowed = (*DOMAINS, AUTO) if auto else DOMAINS
     if domain not in allowed:
         raise InputError(f"DOMAIN must be one of {allowed}, not {domain!r}.")
     if looks is not None and not (np.isfinite(looks) and looks >= 1):
         raise InputError(f"LOOKS must be a number >= 1 (got {looks}).")
-    if tile_size < MIN_TILE_SIZE:
+    if tile_size and tile_size < MIN_TILE_SIZE:
         raise InputError(f"TILE_SIZE must be at least {MIN_TILE_SIZE} pixels (got {tile_size}).")
+
+
+def choose_tile(
+    session: ModelSession,
+    tile_size: int | None,
+    memory_budget_mb: float | None,
+    log: Callable[[str], None],
+    raster_shape: tuple[int, int] | None = None,
+) -> tuple[int, int]:
+    """Tile core size and batch size (pixels) of a run; logs the tile and the memory budget.
+
+    An explicit ``tile_size`` wins; empty or 0 takes the largest tile that fits the memory
+    budget on the CPU (:mod:`s2v_plugin.runtime.memory`), or :data:`DEFAULT_GPU_TILE_SIZE` on
+    CUDA.
+    """
+    card = session.card
+    per_pixel = memory.bytes_per_pixel(card)
+    if not tile_size and session.provider == CUDA_PROVIDER:
+        tile_size = DEFAULT_GPU_TILE_SIZE
+        log(f"Tile: {tile_size} px (default on CUDA; GPU memory is not limited by the budget).")
+        return tile_size, BATCH_PIXELS
+    choice = memory.choose_tile(
+        tile_size,
+        memory_budget_mb,
+        card.receptive_field,
+        card.size_multiple,
+        per_pixel,
+        memory.available_memory_mb(),
+        raster_shape,
+    )
+    how = "chosen from the memory budget" if choice.automatic else "TILE_SIZE"
+    log(
+        f"Tile: {choice.tile_size} px ({how}); estimated {choice.estimated_mb:.0f} MB for the "
+        f"network and tiles, memory budget {choice.budget_mb:.0f} MB."
+    )
+    if choice.estimated_mb > choice.budget_mb:
+        log(
+            f"Warning: TILE_SIZE {choice.tile_size} needs about {choice.estimated_mb:.0f} MB, more "
+            f"than the memory budget of {choice.budget_mb:.0f} MB; leave TILE_SIZE empty to fit it."
+        )
+    budget_pixels = int(
+        choice.budget_mb * memory.MB / (per_pixel + memory.PIPELINE_BYTES_PER_PIXEL)
+    )
+    return choice.tile_size, min(BATCH_PIXELS, budget_pixels)
+
+
+#: What :func:`_run` can write, per output: ``"mean"``, ``"std"`` or ``"targets"`` (bytes).
+PRODUCTS = ("mean", "std", "targets")
 
 
 def _run(
     source,
     session: ModelSession,
+    outputs: list,
+    products: list[str],
+    *,
     domain: str,
     looks: float | None,
     tile_size: int,
     point_target_factor: float | None,
-    sinks: list[Callable],
-    flush: Callable[[], None],
-    progress: Callable[[float], None],
-    is_cancelled: Callable[[], bool],
+    callbacks: Callbacks,
     batch_pixels: int,
+    point_target_pfa: float | None = None,
 ) -> DespeckleReport:
-    """Shared loop of :func:`despeckle_raster` and :func:`despeckle_array`."""
+    """Shared run of :func:`despeckle_raster` and :func:`despeckle_array`: scan, then the tiled
+    run writing ``products[i]`` (one of :data:`PRODUCTS`) into ``outputs[i]``."""
     started = time.perf_counter()
     card = session.card
     scene = prepare_scene(
@@ -292,25 +367,34 @@ def _run(
         looks,
         tile_size,
         point_target_factor,
-        lambda f: progress(SCAN_SHARE * f),
+        callbacks.part(0.0, SCAN_SHARE),
+        point_target_pfa,
     )
     looks, scale, plan, output_domain = scene.looks, scene.scale, scene.plan, scene.output_domain
     despeckler = Despeckler(session, looks, scale)
-    point_targets, done = 0, 0
-    for batch in _batches(plan, batch_pixels):
-        _stop_if_cancelled(is_cancelled)
-        for result in despeckle_tiles(despeckler, source, plan, batch, domain, output_domain):
-            _stop_if_cancelled(is_cancelled)
-            tile = result.tile
-            point_targets += result.point_targets
-            for sink in sinks:
-                sink(tile, result.mean, result.std)
-            done += 1
-            progress(SCAN_SHARE + (1 - SCAN_SHARE) * done / len(plan.tiles))
-            bottom = tile.row + tile.rows
-            row_done = tile.col + tile.cols == plan.width
-            if row_done and (bottom % BLOCK_SIZE == 0 or bottom == plan.height):
-                flush()  # whole output blocks only, so none is compressed twice
+    point_targets = 0
+    select = {
+        "mean": lambda result: result.mean,
+        "std": lambda result: result.std,
+        "targets": lambda result: target_mask_bytes(result.mean, result.targets),
+    }
+    pick = [select[product] for product in products]
+
+    def compute(tiles, windows):
+        nonlocal point_targets
+        results = despeckle_windows(despeckler, windows, tiles, domain, output_domain)
+        point_targets += sum(result.point_targets for result in results)
+        return [tuple(get(result) for get in pick) for result in results]
+
+    run_tiles(
+        source,
+        plan,
+        compute,
+        outputs,
+        callbacks=callbacks,
+        progress_range=(SCAN_SHARE, 1.0),
+        batch_pixels=batch_pixels,
+    )
     return DespeckleReport(
         model=card.summary(),
         execution_provider=session.provider,
@@ -325,6 +409,7 @@ def _run(
         network_seconds=despeckler.network_seconds,
         total_seconds=time.perf_counter() - started,
         output_domain=output_domain,
+        point_target_pfa=scale.pfa,
     )
 
 
@@ -379,8 +464,19 @@ def report_metadata(report: DespeckleReport) -> dict:
         "S2V_LOOKS": report.looks,
         "S2V_SCALE": report.scale,
         "S2V_POINT_TARGETS": report.point_targets,
+        "S2V_POINT_TARGET_PFA": report.point_target_pfa,
         "S2V_EXECUTION_PROVIDER": report.execution_provider,
     }
+
+
+#: Value of nodata pixels in the point-target mask.
+MASK_NODATA = 255
+
+
+def target_mask_bytes(mean: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """The byte mask of a tile: 1 point target, 0 other valid pixel, 255 nodata."""
+    out = np.where(targets, 1, 0).astype(np.uint8)
+    return np.where(np.isfinite(mean), out, np.uint8(MASK_NODATA)).astype(np.uint8)
 
 
 def output_nodata(info: BandInfo) -> float:
@@ -396,15 +492,20 @@ def despeckle_raster(
     domain: str = AUTO,
     looks: float | None = None,
     model_path: str | None = None,
-    tile_size: int = DEFAULT_TILE_SIZE,
+    tile_size: int | None = None,
     device: str = "auto",
     uncertainty_path: str | None = None,
     point_target_factor: float | None = None,
     progress: Callable[[float], None] | None = None,
     is_cancelled: Callable[[], bool] | None = None,
     log: Callable[[str], None] | None = None,
-    batch_pixels: int = BATCH_PIXELS,
+    batch_pixels: int | None = None,
     warn: Callable[[str], None] | None = None,
+    point_target_pfa: float | None = None,
+    point_targets_path: str | None = None,
+    memory_budget_mb: float | None = None,
+    threads: int = 0,
+    precision: str = "fp32",
 ) -> DespeckleReport:
     """Despeckle one band of a raster file into a float32 GeoTIFF (or other GDAL format).
 
@@ -425,17 +526,32 @@ def despeckle_raster(
         over homogeneous areas (a warning says when it differs from the model's looks).
     model_path : str, optional
         Speckle2Void ONNX model; default: the shipped model.
-    tile_size : int
+    tile_size : int, optional
         Core size of the tiles in pixels; does not change the result, only speed and memory.
+        None or 0: the largest that fits ``memory_budget_mb`` (CPU), or 2048 (CUDA).
     device : {"auto", "cpu", "cuda"}
         Execution device.
     uncertainty_path : str, optional
         Destination of the posterior standard deviation (same domain and units as the output).
     point_target_factor : float, optional
-        Pixels brighter than this times the median are kept unchanged; default from the card.
+        Deprecated: used only when ``point_target_pfa`` is 0; pixels brighter than this times
+        the median are kept unchanged; default from the card.
     progress, is_cancelled, log, warn : callables, optional
         Progress in [0, 1], cancel polling (checked before every batch of tiles), log lines,
         warnings (default: ``log``).
+    batch_pixels : int, optional
+        Window pixels per network run (several small tiles share a run); default from the budget.
+    point_target_pfa : float, optional
+        False-alarm probability of the local point-target rule (a pixel improbable under its
+        neighbourhood's prior keeps its value); default from the card (1e-6), 0 disables.
+    point_targets_path : str, optional
+        Destination of a byte mask: 1 for point targets, 0 elsewhere, 255 for nodata.
+    memory_budget_mb : float, optional
+        Memory for the network and the tiles; default 1024 MB, at most half the available RAM.
+    threads : int
+        CPU threads of the network; 0 lets onnxruntime use every core.
+    precision : {"fp32", "int8", "fp16"}
+        Model variant; only fp32 unless a variant is shipped next to the model.
 
     Returns
     -------
@@ -446,16 +562,16 @@ def despeckle_raster(
     S2VError
         With an actionable message; no output file is left behind.
     """
-    progress = progress or (lambda fraction: None)
-    is_cancelled = is_cancelled or (lambda: False)
-    log = log or LOG.info
+    callbacks = Callbacks.of(progress, is_cancelled, log)
+    log = callbacks.log
     warn = warn or log
-    _check_options(domain, looks, tile_size, auto=True)
-    for path in filter(None, (output_path, uncertainty_path)):
+    _check_options(domain, looks, tile_size, auto=True, pfa=point_target_pfa)
+    for path in filter(None, (output_path, uncertainty_path, point_targets_path)):
         check_writable(path)
-    with RasterSource(input_path, band) as source:
-        session = ModelSession(resolve_model_path(model_path), device)
-        log(f"Model: {session.card.summary()}")
+    memory.return_freed_memory_to_the_system()
+    with RasterSource(input_path, band) as source, gdal_cache_limit(memory.GDAL_CACHE_MB):
+        session = ModelSession(resolve_model_path(model_path), device, threads, precision)
+        log(f"Model: {session.card.summary()} ({precision})")
         description = describe_raster(
             input_path,
             band,
@@ -466,57 +582,62 @@ def despeckle_raster(
         )
         description.report(log, warn)
         domain, looks = description.domain, description.looks
-        if device == "auto" and session.provider != "CUDAExecutionProvider":
+        if session.fallback_reason:
+            log(f"DEVICE {device}: running on the CPU because {session.fallback_reason}.")
+        elif device == "auto" and session.provider != CUDA_PROVIDER:
             log("DEVICE auto: CUDA is not usable here (needs onnxruntime-gpu), running on the CPU.")
         log(f"Execution provider: {session.provider} (DEVICE {device})")
+        tile_size, budget_batch = choose_tile(
+            session, tile_size, memory_budget_mb, log, (source.info.height, source.info.width)
+        )
+        batch_pixels = batch_pixels or budget_batch
         output_domain = INTENSITY if source.info.is_complex else domain
         nodata = output_nodata(source.info)
         georeferencing = source.georeferencing()
         width, height = source.info.width, source.info.height
         metadata = output_metadata(session, output_domain, band, description, point_target_factor)
+        outputs = [
+            (path, product, band_description(output_domain, what))
+            for path, product, what in (
+                (output_path, "mean", MEAN),
+                (uncertainty_path, "std", STD),
+                (point_targets_path, "targets", "point targets (1), other pixels (0)"),
+            )
+            if path
+        ]
         writers = [
             RasterWriter(
                 path,
-                width,
-                height,
-                1,
-                np.float32,
-                georeferencing,
-                nodata,
-                metadata,
-                [band_description(output_domain, what)],
+                width=width,
+                height=height,
+                dtype=np.uint8 if product == "targets" else np.float32,
+                georeferencing=georeferencing,
+                nodata=float(MASK_NODATA) if product == "targets" else nodata,
+                metadata=metadata,
+                band_descriptions=[description_text],
             )
-            for path, what in ((output_path, MEAN), (uncertainty_path, STD))
-            if path
+            for path, product, description_text in outputs
         ]
-        sinks = [lambda tile, mean, std: writers[0].write(mean, tile.row, tile.col)]
-        if uncertainty_path:
-            sinks.append(lambda tile, mean, std: writers[1].write(std, tile.row, tile.col))
-        for writer in writers:
-            writer.set_unit_type(UNITS[output_domain])
-        try:
+        for writer, (_, product, _) in zip(writers, outputs):
+            if product != "targets":
+                writer.set_unit_type(UNITS[output_domain])
+        with all_or_nothing(writers):
             report = _run(
                 source,
                 session,
-                domain,
-                looks,
-                tile_size,
-                point_target_factor,
-                sinks,
-                lambda: [writer.flush() for writer in writers],
-                progress,
-                is_cancelled,
-                batch_pixels,
+                writers,
+                [product for _, product, _ in outputs],
+                domain=domain,
+                looks=looks,
+                tile_size=tile_size,
+                point_target_factor=point_target_factor,
+                callbacks=callbacks,
+                batch_pixels=batch_pixels,
+                point_target_pfa=point_target_pfa,
             )
             for writer in writers:
                 for key, value in report_metadata(report).items():
                     writer.set_metadata_item(key, value)
-        except BaseException:
-            for writer in writers:
-                writer.abort()
-            raise
-        for writer in writers:
-            writer.commit()
     log(
         f"Despeckled {width}x{height} px in {report.tiles} tile(s) of {report.tile_size} px "
         f"(halo {report.halo}); scale {report.scale:.6g}, {report.point_targets} point target(s) "
@@ -529,52 +650,60 @@ def despeckle_array(
     image: np.ndarray,
     model_path: str | None = None,
     looks: float | None = None,
-    tile_size: int = DEFAULT_TILE_SIZE,
+    tile_size: int | None = None,
     domain: str = INTENSITY,
     device: str = "cpu",
     point_target_factor: float | None = None,
     return_std: bool = False,
+    point_target_pfa: float | None = None,
+    return_targets: bool = False,
 ):
     """Despeckle an in-memory image (NaN = nodata) exactly as :func:`despeckle_raster` would.
 
     Returns the posterior mean in the image's domain (complex gives intensity), or
-    (mean, std, report) when ``return_std`` is true.
+    (mean, std, report) when ``return_std`` is true; ``return_targets`` appends the boolean
+    point-target mask to that tuple.
     """
-    _check_options(domain, looks, tile_size)
+    _check_options(domain, looks, tile_size, pfa=point_target_pfa)
     source = ArraySource(image)
     session = ModelSession(resolve_model_path(model_path), device)
-    mean = np.full(image.shape, np.nan, dtype=np.float32)
-    std = np.full(image.shape, np.nan, dtype=np.float32)
-
-    def sink(tile, tile_mean, tile_std):
-        mean[tile.row : tile.row + tile.rows, tile.col : tile.col + tile.cols] = tile_mean
-        std[tile.row : tile.row + tile.rows, tile.col : tile.col + tile.cols] = tile_std
-
+    tile_size, batch_pixels = choose_tile(session, tile_size, None, LOG.debug, image.shape[:2])
+    outputs = [
+        ArrayOutput(*image.shape),
+        ArrayOutput(*image.shape),
+        ArrayOutput(*image.shape, dtype=np.uint8, fill=MASK_NODATA),
+    ]
     report = _run(
         source,
         session,
-        domain,
-        looks,
-        tile_size,
-        point_target_factor,
-        [sink],
-        lambda: None,
-        lambda fraction: None,
-        lambda: False,
-        BATCH_PIXELS,
+        outputs,
+        list(PRODUCTS),
+        domain=domain,
+        looks=looks,
+        tile_size=tile_size,
+        point_target_factor=point_target_factor,
+        callbacks=Callbacks(),
+        batch_pixels=batch_pixels,
+        point_target_pfa=point_target_pfa,
     )
+    mean, std = outputs[0].array, outputs[1].array
+    targets = outputs[2].array == 1
+    if return_targets:
+        return mean, std, report, targets
     return (mean, std, report) if return_std else mean
 
 
 __all__ = [
     "AMPLITUDE",
     "INTENSITY",
+    "ArraySource",
     "DespeckleReport",
     "Scene",
     "TileResult",
     "despeckle_array",
     "despeckle_raster",
     "despeckle_tiles",
+    "despeckle_windows",
     "prepare_scene",
     "scan_intensity",
 ]

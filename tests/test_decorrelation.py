@@ -168,7 +168,9 @@ def test_point_targets_do_not_ring_into_their_neighbourhood():
     bright = _with_point_targets(slc, TARGETS, amplitude=1000.0)
 
     handled, _ = decorrelate_array(bright, remove_oversampling=False, point_target_factor=50.0)
-    ignored, _ = decorrelate_array(bright, remove_oversampling=False, point_target_factor=0.0)
+    ignored, _ = decorrelate_array(
+        bright, remove_oversampling=False, point_target_factor=0.0, point_target_pfa=0.0
+    )
 
     ring = np.abs(handled[40, 30:70]) ** 2
     ring_ignored = np.abs(ignored[40, 30:70]) ** 2
@@ -180,7 +182,7 @@ def test_point_targets_do_not_ring_into_their_neighbourhood():
 def test_point_target_factor_zero_disables_detection():
     slc = _with_point_targets(_slc(seed=12), TARGETS)
 
-    _, report = decorrelate_array(slc, point_target_factor=0.0)
+    _, report = decorrelate_array(slc, point_target_factor=0.0, point_target_pfa=0.0)
 
     assert report.point_targets == 0 and report.point_target_threshold is None
 
@@ -244,8 +246,14 @@ def test_nodata_with_oversampling_removed_maps_to_the_nearest_output_pixels():
     assert np.all(np.isfinite(out[:, int(97 / factor) + 1 :]))
 
 
-def test_default_removes_oversampling():
-    assert DEFAULT_REMOVE_OVERSAMPLING is True
+def test_by_default_the_oversampling_is_removed():
+    slc = _slc(SpectralShape(0.8, 0.75), SpectralShape(0.8, 0.8), seed=19)
+
+    out, report = decorrelate_array(slc)  # no remove_oversampling argument: the default
+
+    assert report.oversampling_removed and DEFAULT_REMOVE_OVERSAMPLING
+    assert out.shape[0] == pytest.approx(SIZE * 0.75, abs=3)
+    assert out.shape[1] == pytest.approx(SIZE * 0.8, abs=3)
 
 
 def test_report_metadata_holds_the_estimates_as_strings():

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import glob
 import os
+import re
 import sys
 
 import numpy as np
 import pytest
+from conftest import require
 
-pytest.importorskip("qgis.core")
-pytest.importorskip("onnxruntime")
-pytest.importorskip("onnx")
+require("qgis.core")
+require("onnxruntime")
+require("onnx")
 
 from onnx_models import expected_neighbour_posterior, neighbour_mean_model  # noqa: E402
 from osgeo import gdal  # noqa: E402
 from rasters import gamma_scene, read_raster, write_raster  # noqa: E402
+
+from s2v_plugin.tiled_run import CANCELLED  # noqa: E402
 
 ALG = "speckle2void:despeckle"
 
@@ -38,6 +41,7 @@ def test_processing_run_despeckles_a_raster(processing_run, tmp_path, scene, mod
             "MODEL": model,
             "LOOKS": 1,
             "POINT_TARGET_FACTOR": 0,
+            "POINT_TARGET_PFA": 0,
             "OUTPUT": str(tmp_path / "out.tif"),
             "OUTPUT_UNCERTAINTY": str(tmp_path / "std.tif"),
         },
@@ -47,6 +51,43 @@ def test_processing_run_despeckles_a_raster(processing_run, tmp_path, scene, mod
     assert os.path.exists(result["OUTPUT_UNCERTAINTY"])
     assert result["EXECUTION_PROVIDER"] == "CPUExecutionProvider"
     assert result["SCALE"] == pytest.approx(float(read_raster(scene).mean()), rel=1e-5)
+
+
+def test_point_targets_are_kept_masked_and_counted(processing_run, tmp_path, model):
+    image = gamma_scene((96, 80), seed=3)
+    image[40, 30] = image[70, 12] = 1e5 * float(image.mean())
+    image[:4, :] = -1.0
+    path = write_raster(tmp_path / "in.tif", image, nodata=-1.0)
+    result = processing_run(
+        ALG,
+        {
+            "INPUT": path,
+            "MODEL": model,
+            "POINT_TARGET_PFA": 1e-6,
+            "OUTPUT": str(tmp_path / "out.tif"),
+            "OUTPUT_POINT_TARGETS": str(tmp_path / "targets.tif"),
+        },
+    )
+    mask = read_raster(result["OUTPUT_POINT_TARGETS"])
+    out = read_raster(result["OUTPUT"])
+    assert mask[40, 30] == mask[70, 12] == 1 and out[40, 30] == image[40, 30]
+    assert result["POINT_TARGETS"] == int((mask == 1).sum()) >= 2
+    assert (mask[:4] == 255).all() and set(np.unique(mask)) <= {0, 1, 255}
+
+
+def test_a_point_target_probability_of_one_is_refused(processing_run, tmp_path, scene, model):
+    from qgis.core import QgsProcessingException
+
+    with pytest.raises(QgsProcessingException):
+        processing_run(
+            ALG,
+            {
+                "INPUT": scene,
+                "MODEL": model,
+                "POINT_TARGET_PFA": 1.0,
+                "OUTPUT": str(tmp_path / "o.tif"),
+            },
+        )
 
 
 def test_qgis_process_despeckles_a_raster(qgis_process, tmp_path, scene, model):
@@ -81,14 +122,12 @@ def test_cancel_leaves_no_output(processing_run, tmp_path, model):
     feedback = QgsProcessingFeedback()
     feedback.progressChanged.connect(lambda value: value > 10 and feedback.cancel())
     out = tmp_path / "o.tif"
-    try:
-        result = processing_run(
+    with pytest.raises(QgsProcessingException, match=f"^{re.escape(CANCELLED)}$"):
+        processing_run(
             ALG, {"INPUT": scene, "MODEL": model, "TILE_SIZE": 32, "OUTPUT": str(out)}, feedback
         )
-    except QgsProcessingException:
-        result = {}
-    assert result == {} and feedback.isCanceled()
-    assert not out.exists() and glob.glob(str(tmp_path / "*partial*")) == []
+    assert feedback.isCanceled()
+    assert not out.exists() and [n for n in os.listdir(tmp_path) if "partial" in n] == []
 
 
 def _message(processing_run, parameters):
@@ -145,3 +184,47 @@ def test_output_keeps_the_georeferencing(processing_run, tmp_path, scene, model)
     )
     a, b = gdal.Open(scene), gdal.Open(result["OUTPUT"])
     assert a.GetGeoTransform() == b.GetGeoTransform() and a.GetProjection() == b.GetProjection()
+
+
+def test_qgis_process_logs_the_automatic_tile_and_the_memory_budget(qgis_process, tmp_path, model):
+    scene = write_raster(tmp_path / "s.tif", gamma_scene((300, 280)))
+    auto, fixed = tmp_path / "auto.tif", tmp_path / "fixed.tif"
+    run = qgis_process("run", ALG, "--", f"INPUT={scene}", f"MODEL={model}", f"OUTPUT={auto}")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "chosen from the memory budget" in run.stdout
+    assert re.search(r"memory budget \d+ MB", run.stdout)
+    run = qgis_process(
+        "run",
+        ALG,
+        "--",
+        f"INPUT={scene}",
+        f"MODEL={model}",
+        "TILE_SIZE=64",
+        "THREADS=1",
+        f"OUTPUT={fixed}",
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Tile: 64 px (TILE_SIZE)" in run.stdout
+    np.testing.assert_allclose(read_raster(fixed), read_raster(auto), rtol=1e-6)
+
+
+def test_a_memory_budget_too_small_for_the_model_is_a_clear_error(processing_run, tmp_path, model):
+    from qgis.core import QgsProcessingException
+
+    scene = write_raster(tmp_path / "s.tif", gamma_scene((64, 64)))
+    out = tmp_path / "o.tif"
+    with pytest.raises(QgsProcessingException, match="MEMORY_BUDGET_MB 5 is too small"):
+        processing_run(
+            ALG, {"INPUT": scene, "MODEL": model, "MEMORY_BUDGET_MB": 5, "OUTPUT": str(out)}
+        )
+    assert not out.exists()
+
+
+def test_a_precision_variant_that_is_not_shipped_is_a_clear_error(processing_run, tmp_path, model):
+    from qgis.core import QgsProcessingException
+
+    scene = write_raster(tmp_path / "s.tif", gamma_scene((64, 64)))
+    with pytest.raises(QgsProcessingException, match="No int8 variant"):
+        processing_run(
+            ALG, {"INPUT": scene, "MODEL": model, "PRECISION": 1, "OUTPUT": str(tmp_path / "o.tif")}
+        )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require
 
-torch = pytest.importorskip("torch")
+torch = require("torch")
 
 from training.data import DataConfig, PatchSampler, Scene, prepare_scene  # noqa: E402
 from training.train import evaluate_nll, learning_rate, load_config, main  # noqa: E402
@@ -33,7 +36,7 @@ def test_scenes_are_normalised_to_mean_one_with_point_targets_clipped_and_masked
     intensity = np.ones((20, 20), np.float32)
     intensity[3, 4] = 1000.0
     intensity[5, 5] = np.nan
-    scene = prepare_scene(intensity, point_target_factor=50.0)
+    scene = prepare_scene(intensity, point_target_factor=50.0, point_target_pfa=0.0)
     assert scene.image[0, 0] == pytest.approx(1.0)
     assert scene.image[3, 4] == pytest.approx(50.0)
     assert not scene.mask[3, 4] and not scene.mask[5, 5] and scene.mask[0, 0]
@@ -112,3 +115,20 @@ def test_fine_tuning_starts_from_the_given_weights_in_a_new_folder(tmp_path):
     log = (tmp_path / "b" / "train.log").read_text()
     assert "fine-tuning from" in log
     assert torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False)["step"] == 3
+
+
+def test_a_run_resumes_on_a_machine_without_its_rasters(tmp_path):
+    # A committed checkpoint resumed elsewhere: the rasters recorded in it are gone.
+    from rasters import gamma_scene, write_raster
+
+    config = _tiny_config(tmp_path, steps=2)
+    raster = write_raster(tmp_path / "scene.tif", gamma_scene((64, 64)))
+    base = ["--config", str(config), "--threads", "1", "--export-minutes", "0"]
+    out = tmp_path / "run"
+    assert main([*base, "--out", str(out), "--rasters", str(raster)]) == 0
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert state["data_config"]["rasters"] == [str(Path(raster).resolve())]
+    os.remove(raster)
+    assert main([*base, "--out", str(out), "--steps", "3"]) == 0
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 3
+    assert "rasters not found" in (out / "train.log").read_text()

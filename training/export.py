@@ -23,9 +23,8 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
+from s2v_plugin.core.point_targets import DEFAULT_PFA  # noqa: E402
 from s2v_plugin.runtime.model_card import (  # noqa: E402
     INPUT_NAME,
     METADATA_KEY,
@@ -67,6 +66,7 @@ def make_card(
     metrics: dict | None = None,
     extra: dict | None = None,
     receptive_field: int | None = None,
+    point_target_pfa: float = DEFAULT_PFA,
 ) -> ModelCard:
     """The model card of a network with configuration ``cfg``; measures the receptive field
     unless it is given, and refuses a network whose blind spot is broken."""
@@ -91,6 +91,7 @@ def make_card(
         looks=float(looks),
         normalisation="mean",
         point_target_factor=float(point_target_factor),
+        point_target_pfa=float(point_target_pfa),
         size_multiple=cfg.size_multiple,
         training=training,
         metrics=dict(metrics or {}),
@@ -186,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.card_from:
         card = reexport_card(args.card_from)
         export_onnx(model, args.out, card)
+        card = _with_memory(card, args.out)
+        export_onnx(model, args.out, card)
         _print_parity(model, args.out, card)
         return 0
     config = state["config"]
@@ -201,13 +204,21 @@ def main(argv: list[str] | None = None) -> int:
         point_target_factor=config["data"].get("point_target_factor", 50.0),
         training=training,
         metrics=metrics,
+        point_target_pfa=config["data"].get("point_target_pfa", DEFAULT_PFA),
     )
+    export_onnx(model, args.out, card)
+    card = _with_memory(card, args.out)
     export_onnx(model, args.out, card)
     if args.weights_out:
         keep = ("config", "model", "step", "elapsed", "seed", "device", "hardware", "data_summary")
         torch.save({k: state[k] for k in keep if k in state}, args.weights_out)
     _print_parity(model, args.out, card)
     return 0
+
+
+def _with_memory(card: ModelCard, path: str | Path) -> ModelCard:
+    """The card with the measured memory per pixel, which sizes the plugin's automatic tiles."""
+    return dataclasses.replace(card, extra={**card.extra, "memory": measure_memory(path)})
 
 
 def _print_parity(model: Speckle2Void, path: str, card: ModelCard) -> None:
@@ -217,6 +228,47 @@ def _print_parity(model: Speckle2Void, path: str, card: ModelCard) -> None:
         f"{parity['abs']:.2e} (relative {parity['rel']:.2e}), posterior mean max abs diff "
         f"{parity['estimate_abs']:.2e}"
     )
+
+
+_MEMORY_PROBE = """
+import resource, sys
+import numpy as np
+import onnxruntime as ort
+from s2v_plugin.runtime.memory import return_freed_memory_to_the_system
+from s2v_plugin.runtime.session import session_settings
+return_freed_memory_to_the_system()
+options = ort.SessionOptions()
+for name, value in session_settings(0).items():
+    setattr(options, name, value)
+session = ort.InferenceSession(sys.argv[1], options, providers=["CPUExecutionProvider"])
+size = int(sys.argv[2])
+x = np.ones((1, 1, size, size), np.float32)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+for _ in range(2):
+    session.run(None, {"intensity": x})
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
+"""
+
+
+def measure_memory(path: str | Path, sizes: tuple[int, int] = (256, 768)) -> dict:
+    """Peak memory of the network per window pixel on the CPU, with the plugin's session
+    settings: the slope between two window sizes, each run twice in a fresh process."""
+    peaks = []
+    for size in sizes:
+        done = subprocess.run(
+            [sys.executable, "-c", _MEMORY_PROBE, str(path), str(size)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=str(ROOT),
+        )
+        peaks.append(int(done.stdout.strip().splitlines()[-1]))
+    pixels = [size * size for size in sizes]
+    slope = (peaks[1] - peaks[0]) / (pixels[1] - pixels[0])
+    return {
+        "bytes_per_pixel": round(max(slope, peaks[1] / pixels[1]) * 1.1, 1),
+        "measured": f"onnxruntime CPU, windows {sizes[0]} and {sizes[1]} px, +10 %",
+    }
 
 
 def reexport_card(onnx_path: str | Path) -> ModelCard:

@@ -17,7 +17,7 @@ import logging
 import math
 import os
 import platform
-import sys
+import signal
 import time
 from pathlib import Path
 
@@ -25,8 +25,6 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from training.data import DataConfig, PatchSampler  # noqa: E402
 from training.loss import neg_log_marginal, speckle2void_loss  # noqa: E402
@@ -86,6 +84,20 @@ def _data_config(config: dict, args: argparse.Namespace) -> DataConfig:
     return DataConfig(**data)
 
 
+def _resumed_data(state: dict, args: argparse.Namespace) -> DataConfig:
+    """The checkpoint's data settings. A run resumed on another machine (or from a committed
+    checkpoint) finds its rasters where ``--rasters`` says, or trains without the missing ones."""
+    data = dict(state["data_config"])
+    if args.rasters:
+        data["rasters"] = tuple(str(Path(p).resolve()) for p in args.rasters)
+    rasters = tuple(data.get("rasters", ()))
+    missing = [p for p in rasters if not Path(p).exists()]
+    if missing:
+        LOG.warning("rasters not found, training without them: %s", ", ".join(missing))
+        data["rasters"] = tuple(p for p in rasters if p not in missing)
+    return DataConfig(**data)
+
+
 def validation_batch(
     data_cfg: DataConfig, batch: int, patch: int, seed: int = 12345, batches: int = 4
 ):
@@ -135,11 +147,11 @@ def _train(args: argparse.Namespace, out: Path) -> Path:
 
     checkpoint = out / "checkpoint.pt"
     resume = checkpoint.exists() and not args.fresh
-    state = torch.load(str(checkpoint), map_location="cpu", weights_only=False) if resume else None
+    state = torch.load(str(checkpoint), map_location="cpu", weights_only=True) if resume else None
     config = state["config"] if resume else load_config(args.config)
     init = None
     if args.init and not resume:
-        init = torch.load(args.init, map_location="cpu", weights_only=False)
+        init = torch.load(args.init, map_location="cpu", weights_only=True)
         config["model"] = init["config"]["model"]  # the architecture of the weights
     if args.steps:
         config["train"]["steps"] = args.steps
@@ -160,7 +172,7 @@ def _train(args: argparse.Namespace, out: Path) -> Path:
         model.load_state_dict(init["model"])
         LOG.info("fine-tuning from %s (step %d)", args.init, init["step"])
 
-    data_cfg = _data_config(config, args) if not resume else DataConfig(**state["data_config"])
+    data_cfg = _data_config(config, args) if not resume else _resumed_data(state, args)
     sampler = PatchSampler(data_cfg, seed=seed + step)
     val_y, val_m = validation_batch(data_cfg, tcfg["batch"], tcfg["patch"])
     data_summary = {
@@ -213,6 +225,7 @@ def _train(args: argparse.Namespace, out: Path) -> Path:
             tcfg.get("looks", 1.0),
             data_cfg.point_target_factor,
             training=training_summary(snap),
+            point_target_pfa=data_cfg.point_target_pfa,
         )
         export_onnx(cpu_model, out / "model.onnx", card)
         LOG.info("exported model.onnx at step %d (%s)", step, tag)
@@ -223,8 +236,12 @@ def _train(args: argparse.Namespace, out: Path) -> Path:
     last_ckpt = last_export = started
     window = []
     model.train()
-    while step < total_steps and time.time() - started < budget:
-        t0 = time.time()
+    stop = []
+    if hasattr(signal, "SIGTERM"):
+        # ``kill`` (SIGTERM) ends a background run after the current step, with a checkpoint.
+        signal.signal(signal.SIGTERM, lambda signum, frame: stop.append(signum))
+    while step < total_steps and time.time() - started < budget and not stop:
+        t0, cpu0 = time.time(), time.process_time()
         lr = learning_rate(step, total_steps, tcfg["lr"], tcfg["lr_final"])
         for group in optimizer.param_groups:
             group["lr"] = lr
@@ -238,7 +255,10 @@ def _train(args: argparse.Namespace, out: Path) -> Path:
             torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg["grad_clip"])
         optimizer.step()
         step += 1
-        dt = time.time() - t0
+        # A run paused with SIGSTOP (benchmarks on a shared machine do that) spends no CPU time
+        # while stopped: the smaller of the wall and CPU times keeps the pause out of the logged
+        # step time and of the elapsed training time.
+        dt = min(time.time() - t0, time.process_time() - cpu0)
         elapsed += dt
         window.append((float(loss.detach()), parts["nll"], dt))
         if step % args.log_every == 0:

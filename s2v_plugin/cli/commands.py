@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..core.classic_filters import FILTERS
+from ..core.classic_filters import FILTERS, FROST_DAMPING
 from ..core.domain import AUTO, DOMAIN_OPTIONS
-from ..runtime.session import DEVICES
+from ..runtime.memory import DEFAULT_BUDGET_MB
+from ..runtime.session import DEVICES, PRECISIONS
 
 
 @dataclass(frozen=True)
@@ -92,19 +93,21 @@ def _despeckle_job(input_path: str, outputs: dict, values: dict):
         device=values["device"],
         uncertainty_path=outputs.get("OUTPUT_UNCERTAINTY"),
         point_target_factor=values["point_target_factor"],
+        point_target_pfa=values["point_target_pfa"],
+        memory_budget_mb=values["memory_budget_mb"],
+        threads=values["threads"],
+        precision=values["precision"],
     )
 
 
 def _classic_job(input_path: str, outputs: dict, values: dict):
     from ..classic import classic_filter_raster
     from ..cluster.runner import FileJob
+    from ..core.classic_filters import filter_spec
 
     key = values["filter"]
-    options = {}
-    if key == "frost":  # the algorithm passes each filter its own advanced parameter
-        options["damping"] = values["damping"]
-    elif key == "lee_sigma":
-        options["sigma"] = values["sigma"]
+    # as the algorithm does: each filter gets its own advanced parameters (FilterSpec.parameters)
+    options = {option: values[name.lower()] for name, option in filter_spec(key).parameters}
     kwargs = dict(
         input_path=input_path,
         output_path=outputs["OUTPUT"],
@@ -121,8 +124,16 @@ def _classic_job(input_path: str, outputs: dict, values: dict):
 
 def _decorrelate_job(input_path: str, outputs: dict, values: dict):
     from ..cluster.runner import FileJob
-    from ..decorrelate import decorrelate_raster
+    from ..io.sentinel1_safe import is_safe_input
+    from ..sentinel1 import decorrelate_measurement, decorrelate_sentinel1
 
+    if is_safe_input(input_path):  # a Sentinel-1 SAFE product: deramp, decorrelate, deburst
+        kwargs = dict(
+            input_path=input_path,
+            output_path=outputs["OUTPUT"],
+            output_format=values["output_format"],
+        )
+        return FileJob(input_path, (outputs["OUTPUT"],), decorrelate_sentinel1, kwargs)
     kwargs = dict(
         input_path=input_path,
         output_path=outputs["OUTPUT"],
@@ -130,9 +141,13 @@ def _decorrelate_job(input_path: str, outputs: dict, values: dict):
         imag_band=values["imag_band"] or None,
         output_format=values["output_format"],
         point_target_factor=values["point_target_factor"],
+        point_target_pfa=values["point_target_pfa"],
         remove_oversampling=values["remove_oversampling"],
+        annotation=values["annotation"],
+        first_line=values["first_line"],
+        first_sample=values["first_sample"],
     )
-    return FileJob(input_path, (outputs["OUTPUT"],), decorrelate_raster, kwargs)
+    return FileJob(input_path, (outputs["OUTPUT"],), decorrelate_measurement, kwargs)
 
 
 def despeckled_partner(input_path: str) -> str:
@@ -181,10 +196,10 @@ def _commands() -> dict[str, Command]:
     from ..classic import MIN_TILE_SIZE as CLASSIC_MIN_TILE_SIZE
     from ..decorrelate import (
         DEFAULT_POINT_TARGET_FACTOR,
+        DEFAULT_POINT_TARGET_PFA,
         DEFAULT_REMOVE_OVERSAMPLING,
         OUTPUT_FORMATS,
     )
-    from ..despeckle import DEFAULT_TILE_SIZE, MIN_TILE_SIZE
 
     despeckle = Command(
         name="despeckle",
@@ -207,18 +222,43 @@ def _commands() -> dict[str, Command]:
             Option(
                 "TILE_SIZE",
                 "int",
-                DEFAULT_TILE_SIZE,
-                minimum=MIN_TILE_SIZE,
-                help="tile core size in pixels; never changes the result",
+                None,
+                minimum=0,
+                help="tile core size in pixels (empty or 0: the largest that fits the memory "
+                "budget on each worker); never changes the result",
             ),
+            Option(
+                "MEMORY_BUDGET_MB",
+                "float",
+                None,
+                minimum=1.0,
+                help=f"memory budget of one worker thread in MB (empty: {DEFAULT_BUDGET_MB}, at "
+                "most half the worker's free RAM)",
+            ),
+            Option(
+                "THREADS",
+                "int",
+                0,
+                minimum=0,
+                help="onnxruntime threads per worker task (0: one per Dask worker thread)",
+            ),
+            Option("PRECISION", "enum", PRECISIONS[0], PRECISIONS, help="network precision"),
             Option("DEVICE", "enum", DEVICES[0], DEVICES, help="execution device of every worker"),
+            Option(
+                "POINT_TARGET_PFA",
+                "float",
+                None,
+                minimum=0.0,
+                help="point targets: pixels their neighbourhood's prior makes less probable "
+                "than this are kept unchanged (default: the model's, 1e-6; 0: off)",
+            ),
             Option(
                 "POINT_TARGET_FACTOR",
                 "float",
                 None,
                 minimum=0.0,
-                help="point targets: brighter than this times the median "
-                "(default: the model's; 0: off)",
+                help="deprecated, used only when POINT_TARGET_PFA is 0: point targets are "
+                "brighter than this times the median (default: the model's; 0: off)",
             ),
             Option(
                 "SCHEDULER",
@@ -261,7 +301,7 @@ def _commands() -> dict[str, Command]:
                 minimum=0.01,
                 help="number of looks of the input (default: 1 for complex data, else estimated)",
             ),
-            Option("DAMPING", "float", 2.0, minimum=0.0, help="Frost damping factor"),
+            Option("DAMPING", "float", FROST_DAMPING, minimum=0.0, help="Frost damping factor"),
             Option("SIGMA", "float", 0.9, minimum=0.05, help="Lee Sigma level"),
             Option(
                 "TILE_SIZE",
@@ -302,18 +342,37 @@ def _commands() -> dict[str, Command]:
                 help="crop the spectrum to the occupied band",
             ),
             Option(
+                "POINT_TARGET_PFA",
+                "float",
+                DEFAULT_POINT_TARGET_PFA,
+                minimum=0.0,
+                help="point targets: false-alarm probability of the local rule (0: off)",
+            ),
+            Option(
                 "POINT_TARGET_FACTOR",
                 "float",
                 DEFAULT_POINT_TARGET_FACTOR,
                 minimum=0.0,
-                help="point targets: brighter than this times the median (0: off)",
+                help="deprecated, used only when POINT_TARGET_PFA is 0: brighter than this "
+                "times the median (0: off)",
             ),
+            Option(
+                "ANNOTATION",
+                "path",
+                None,
+                help="Sentinel-1 TOPS: the swath's annotation XML (found beside a SAFE's TIFF)",
+            ),
+            Option("FIRST_LINE", "int", 0, minimum=0, help="TOPS crop: its first swath line"),
+            Option("FIRST_SAMPLE", "int", 0, minimum=0, help="TOPS crop: its first swath sample"),
         ),
         outputs={"OUTPUT": "decorrelated"},
         build=_decorrelate_job,
         examples=(
             "speckle2void decorrelate slc.tif",
             "speckle2void decorrelate slc.tif --output-format intensity -o slc_white.tif",
+            "speckle2void decorrelate crop.tif --annotation s1a-iw3-slc-vv.xml --first-line 9800 "
+            "--first-sample 11000",
+            "speckle2void decorrelate S1A_IW_SLC__1SDV_....SAFE --output-format intensity",
         ),
     )
     evaluate = Command(
@@ -355,6 +414,10 @@ def _commands() -> dict[str, Command]:
 
 #: QGIS parameters a sub-command does not offer, with the reason (checked by a test).
 NOT_OFFERED = {
+    "speckle2void:despeckle": {
+        "OUTPUT_POINT_TARGETS": "the point-target mask is not written by the cluster runner yet; "
+        "use the algorithm in QGIS for it (the count is in the summary)",
+    },
     "speckle2void:evaluate": {
         "AREAS": "homogeneous areas come from a vector layer; the command finds them automatically",
         "OUTPUT_AREAS": "a vector output; use the algorithm in QGIS for it",

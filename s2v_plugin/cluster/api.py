@@ -39,7 +39,8 @@ def despeckle_on_cluster(
     **arguments
         ``despeckle_raster``'s parameters (``input_path``, ``output_path``, ``band``,
         ``domain``, ``looks``, ``model_path``, ``tile_size``, ``device``, ``uncertainty_path``,
-        ``point_target_factor``). Paths must be readable and writable by every worker.
+        ``point_target_factor``, ``point_target_pfa``). Paths must be readable and writable
+        by every worker.
 
     Raises
     ------

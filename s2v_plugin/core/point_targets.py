@@ -1,5 +1,20 @@
 """Point targets: very bright, deterministic scatterers that are not speckle.
 
+One statistical rule, used everywhere a pixel must be called a point target: a pixel is a point
+target when its own neighbourhood makes its intensity improbable, i.e. when the probability of
+speckle reaching it falls below a false-alarm probability ``pfa``.
+
+* Without a network (decorrelator, training loss mask, despeckler input clipping): the
+  background is the median of a square ring around the pixel (:func:`ring_median`, the pixel and
+  its 8 neighbours left out, so a 1-3 px scatterer does not raise its own background).
+  :func:`ring_factor` turns ``pfa`` into a threshold factor over that median that is exact for
+  single-look speckle, estimation noise of the median included (:func:`local_target_mask`).
+* With the blind-spot network (despeckler output): the prior predicted from the neighbourhood
+  gives the prior-predictive tail :func:`prior_tail`.
+
+The older global rule ("above ``factor`` times the raster's median", :class:`TargetDetector`)
+is kept for the deprecated ``POINT_TARGET_FACTOR`` key.
+
 Whitening a strong point target would spread its sidelobes over its neighbourhood, and its
 spectrum is not the speckle spectrum, so targets (intensity above ``factor`` times the median
 intensity) are replaced by complex Gaussian noise of the local background power before the
@@ -15,10 +30,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import uniform_filter1d
+from scipy import special
+from scipy.ndimage import median_filter, uniform_filter1d
 
 #: Seed of the replacement noise (combined with the line index).
 NOISE_SEED = 20140101
+#: Default false-alarm probability of the local rule (also the model card's default).
+DEFAULT_PFA = 1e-6
+#: The ring of :func:`ring_median`: Chebyshev distance 2 to 3 from the pixel (40 pixels).
+RING_INNER = 1
+RING_OUTER = 3
 #: Length (samples) of the window along a line in which the background power is measured.
 BACKGROUND_WINDOW = 65
 
@@ -30,34 +51,59 @@ class TargetDetector:
     Attributes
     ----------
     threshold : float or None
-        Intensity above which a pixel is a point target; None disables detection.
+        Intensity above which a pixel is a point target under the deprecated global rule; None
+        when that rule is off.
     background : float
         Mean speckle power used where a line has no background pixel near a target.
+    pfa : float
+        False-alarm probability of the local rule (:func:`local_target_mask`); when positive
+        it decides, and ``threshold`` is None.
     """
 
     threshold: float | None
     background: float
+    pfa: float = 0.0
 
     @classmethod
-    def from_sample(cls, intensity: np.ndarray, factor: float) -> TargetDetector:
-        """Detector for ``factor`` times the median of the positive, finite ``intensity``.
+    def from_sample(cls, intensity: np.ndarray, factor: float, pfa: float = 0.0) -> TargetDetector:
+        """Detector for the local rule at ``pfa``, or (``pfa`` 0) for ``factor`` times the
+        median of the positive, finite ``intensity``.
 
         Parameters
         ----------
         intensity : numpy.ndarray
             A sample of the image intensity (NaN where invalid).
         factor : float
-            Threshold factor over the median; 0 (or less) disables detection.
+            Threshold factor over the median, used only when ``pfa`` is 0; 0 disables.
+        pfa : float
+            False-alarm probability of the local rule; 0 falls back to ``factor``.
         """
         values = np.asarray(intensity, dtype=np.float64)
         values = values[np.isfinite(values) & (values > 0)]
         median = float(np.median(values)) if values.size else 0.0
         background = median / np.log(2.0)  # mean of an exponential law with this median
+        if pfa > 0:
+            return cls(threshold=None, background=background, pfa=float(pfa))
         threshold = factor * median if factor > 0 and median > 0 else None
         return cls(threshold=threshold, background=background)
 
-    def mask(self, block: np.ndarray) -> np.ndarray:
-        """Boolean mask of the point targets of a complex block."""
+    def mask(
+        self, block: np.ndarray, above: np.ndarray | None = None, below: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Boolean mask of the point targets of a complex block.
+
+        ``above`` and ``below`` are the image rows just outside the block (up to
+        :data:`RING_OUTER` each, fewer at the image edges), so that the local rule sees the same
+        ring as on the whole image.
+        """
+        if self.pfa > 0:
+            parts = [p for p in (above, block, below) if p is not None and p.size]
+            stack = np.concatenate(parts, axis=0) if len(parts) > 1 else block
+            start = 0 if above is None else above.shape[0]
+            with np.errstate(invalid="ignore"):
+                intensity = np.abs(stack).astype(np.float32) ** 2
+            found, _ = local_target_mask(intensity, self.pfa)
+            return found[start : start + block.shape[0]]
         if self.threshold is None:
             return np.zeros(block.shape, dtype=bool)
         with np.errstate(invalid="ignore"):
@@ -125,3 +171,108 @@ class TargetStore:
 
     def __len__(self) -> int:
         return int(sum(r.size for r in self.rows))
+
+
+def ring_footprint(inner: int = RING_INNER, outer: int = RING_OUTER) -> np.ndarray:
+    """Square ring: pixels at Chebyshev distance in ``(inner, outer]`` from the centre."""
+    yy, xx = np.mgrid[-outer : outer + 1, -outer : outer + 1]
+    return np.maximum(np.abs(yy), np.abs(xx)) > inner
+
+
+def ring_median(intensity: np.ndarray, footprint: np.ndarray | None = None) -> np.ndarray:
+    """Median of the ring around every pixel (mirrored at the edges; NaN counts as the image's
+    median so nodata neither raises nor lowers a background).
+
+    Returns float32; scipy takes the upper middle value of an even ring, which
+    :func:`ring_factor` accounts for.
+    """
+    footprint = ring_footprint() if footprint is None else footprint
+    values = np.asarray(intensity, dtype=np.float32)
+    finite = np.isfinite(values)
+    if not finite.all():
+        fill = np.float32(np.median(values[finite])) if finite.any() else np.float32(0.0)
+        values = np.where(finite, values, fill)
+    return median_filter(values, footprint=footprint, mode="mirror")
+
+
+def ring_factor(pfa: float, size: int | None = None, looks: float = 1.0) -> float:
+    """Threshold factor ``k``: an intensity above ``k`` times its ring median is a point target.
+
+    For single-look (exponential) speckle the factor is exact: the ring median is the order
+    statistic ``j = size // 2 + 1`` of ``size`` exponentials, a sum of independent exponentials
+    of rates ``size, size - 1, ...`` (Renyi), so ``P(Y > k m) = prod_i (size - i) / (size - i + k)``
+    over ``i < j``, solved for ``pfa``. For ``looks != 1`` the median's estimation noise is
+    neglected (plug-in Gamma quantile over the Gamma median), which is slightly permissive.
+
+    Parameters
+    ----------
+    pfa : float
+        False-alarm probability on homogeneous speckle, in (0, 1).
+    size : int, optional
+        Number of ring pixels; default: the ring of :func:`ring_footprint`.
+    looks : float
+        Number of looks of the intensity.
+    """
+    if not 0.0 < pfa < 1.0:
+        raise ValueError(f"pfa must be in (0, 1), not {pfa}")
+    size = int(ring_footprint().sum()) if size is None else int(size)
+    if looks != 1.0:
+        quantile = special.gammainccinv(looks, pfa)
+        median = special.gammaincinv(looks, 0.5)
+        return float(quantile / median)
+    rates = size - np.arange(size // 2 + 1, dtype=np.float64)
+
+    def log_tail(k: float) -> float:
+        return float(np.sum(np.log(rates) - np.log(rates + k)))
+
+    low, high = 0.0, 1.0
+    while log_tail(high) > np.log(pfa):
+        high *= 2.0
+    for _ in range(100):
+        mid = 0.5 * (low + high)
+        low, high = (mid, high) if log_tail(mid) > np.log(pfa) else (low, mid)
+    return high
+
+
+def local_target_mask(
+    intensity: np.ndarray, pfa: float, looks: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Point targets by the robust local rule, and the threshold at every pixel.
+
+    Parameters
+    ----------
+    intensity : numpy.ndarray
+        2-D intensity (NaN for nodata; never a target).
+    pfa : float
+        False-alarm probability; 0 disables (no target, infinite threshold).
+    looks : float
+        Number of looks.
+
+    Returns
+    -------
+    (mask, threshold) : (numpy.ndarray of bool, numpy.ndarray of float32)
+    """
+    values = np.asarray(intensity, dtype=np.float32)
+    if pfa <= 0:
+        return np.zeros(values.shape, bool), np.full(values.shape, np.inf, np.float32)
+    threshold = ring_median(values) * np.float32(ring_factor(pfa, looks=looks))
+    with np.errstate(invalid="ignore"):
+        mask = np.isfinite(values) & (values > threshold) & (threshold > 0)
+    return mask, threshold
+
+
+def prior_tail(
+    alpha: np.ndarray, beta: np.ndarray, intensity: np.ndarray, looks: float
+) -> np.ndarray:
+    """Prior-predictive tail ``P(Y >= y)`` under an InvGamma(alpha, beta) prior and L looks.
+
+    ``L y / beta`` then follows a beta-prime(L, alpha) law, so the tail is the regularised
+    incomplete beta function ``I_{beta / (beta + L y)}(alpha, L)``; for one look it is
+    ``(beta / (beta + y)) ** alpha``.
+    """
+    alpha = np.asarray(alpha, dtype=np.float64)
+    beta = np.asarray(beta, dtype=np.float64)
+    y = np.asarray(intensity, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x = beta / (beta + looks * y)
+        return special.betainc(alpha, looks, x)

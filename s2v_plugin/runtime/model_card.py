@@ -42,8 +42,12 @@ class ModelCard:
         How the runtime scales intensities before the network. ``"mean"``: divide by the mean
         intensity of the raster's valid pixels that are not point targets (one scale per raster).
     point_target_factor : float
-        Pixels brighter than this factor times the raster's median intensity are point
-        targets: clipped in the network input and kept unchanged in the output. 0 disables.
+        Deprecated global rule, used only when ``point_target_pfa`` is 0: pixels brighter than
+        this factor times the raster's median intensity are point targets. 0 disables.
+    point_target_pfa : float
+        False-alarm probability of the local point-target rule
+        (:mod:`s2v_plugin.core.point_targets`): a pixel is kept unchanged when the
+        prior-predictive tail of its neighbourhood's prior falls below it. 0 disables.
     size_multiple : int
         Height and width of the network input must be multiples of this (1 for plain CNNs,
         2**levels for U-Nets); tiles are aligned on this grid so that tiling never changes results.
@@ -63,6 +67,7 @@ class ModelCard:
     looks: float = 1.0
     normalisation: str = "mean"
     point_target_factor: float = 50.0
+    point_target_pfa: float = 1e-6
     size_multiple: int = 1
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
@@ -81,6 +86,10 @@ class ModelCard:
             problems.append(f"normalisation must be one of {NORMALISATIONS}")
         if not isinstance(self.point_target_factor, (int, float)) or self.point_target_factor < 0:
             problems.append("point_target_factor must be >= 0")
+        if not isinstance(self.point_target_pfa, (int, float)) or not (
+            0 <= self.point_target_pfa < 1
+        ):
+            problems.append("point_target_pfa must be in [0, 1)")
         if self.schema_version != CARD_SCHEMA_VERSION:
             problems.append(
                 f"card schema version {self.schema_version} is not supported "

@@ -1,0 +1,94 @@
+"""The local statistical point-target rule: exact false alarms on speckle, detection, the tail."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from s2v_plugin.core.point_targets import (
+    local_target_mask,
+    prior_tail,
+    ring_factor,
+    ring_footprint,
+    ring_median,
+)
+
+
+def test_the_ring_leaves_out_the_pixel_and_its_neighbours():
+    ring = ring_footprint()
+    assert ring.shape == (7, 7) and ring.sum() == 40
+    assert not ring[2:5, 2:5].any() and ring[0].all()
+
+
+@pytest.mark.parametrize("pfa", [1e-2, 1e-3])
+def test_false_alarms_on_single_look_speckle_match_the_probability(pfa):
+    # About 1000 expected false alarms: the rate must be within 20 % of pfa. The plug-in factor
+    # ln(1/pfa)/ln 2, which ignores the median's estimation noise, is too low and fails this.
+    rng = np.random.default_rng(5)
+    image = rng.exponential(3.0, (1000, 1000)).astype(np.float32)
+    rate = local_target_mask(image, pfa)[0].mean()
+    assert rate == pytest.approx(pfa, rel=0.2)
+
+
+def test_the_factor_is_exact_for_the_median_of_exponentials():
+    rng = np.random.default_rng(1)
+    k = ring_factor(1e-2, size=40)
+    medians = np.sort(rng.exponential(1.0, (200_000, 40)), axis=1)[:, 20]
+    tail = np.exp(-k * medians).mean()  # P(Y > k m) averaged over the median's law
+    assert tail == pytest.approx(1e-2, rel=0.03)
+
+
+def test_more_looks_lower_the_factor():
+    assert ring_factor(1e-6, looks=4.0) < ring_factor(1e-6, looks=1.0)
+
+
+def test_the_rule_is_scale_invariant_and_ignores_nodata():
+    rng = np.random.default_rng(2)
+    image = rng.exponential(1.0, (64, 64)).astype(np.float32)
+    image[10, 10] = 500.0
+    image[30:34, 30:34] = np.nan
+    mask, threshold = local_target_mask(image, 1e-6)
+    scaled, _ = local_target_mask(image * 1e4, 1e-6)
+    assert mask[10, 10] and np.array_equal(mask, scaled)
+    assert not mask[30:34, 30:34].any() and np.isfinite(threshold).all()
+
+
+def test_pfa_zero_disables_the_rule():
+    mask, threshold = local_target_mask(np.full((8, 8), 1e9, np.float32), 0.0)
+    assert not mask.any() and np.isinf(threshold).all()
+
+
+def test_a_scatterer_does_not_raise_its_own_background():
+    image = np.ones((32, 32), np.float32)
+    image[10:12, 10:12] = 1e4  # a 2 x 2 scatterer: its other pixels fall inside the inner square
+    assert ring_median(image)[10, 10] == 1.0
+
+
+@pytest.mark.parametrize("looks", [1.0, 3.0])
+def test_the_prior_predictive_tail_matches_monte_carlo(looks):
+    rng = np.random.default_rng(3)
+    alpha, beta = 4.0, 6.0
+    x = stats.invgamma(alpha, scale=beta).rvs(400_000, random_state=rng)
+    y = x * rng.gamma(looks, 1.0 / looks, x.size)
+    for level in (2.0, 8.0, 30.0):
+        assert prior_tail(alpha, beta, level, looks) == pytest.approx(
+            (y >= level).mean(), rel=0.05, abs=2e-4
+        )
+
+
+def test_the_one_look_tail_has_its_closed_form():
+    assert prior_tail(3.0, 2.0, 5.0, 1.0) == pytest.approx((2.0 / 7.0) ** 3)
+
+
+def test_the_model_card_carries_the_probability_with_a_default():
+    import json
+
+    from s2v_plugin.core.errors import ModelError
+    from s2v_plugin.runtime.model_card import ModelCard
+
+    base = {"name": "m", "model_version": "1", "receptive_field": 3}
+    assert ModelCard.from_json(json.dumps(base)).point_target_pfa == 1e-6  # cards before 1.2
+    assert ModelCard.from_json(json.dumps({**base, "point_target_pfa": 0.0})).point_target_pfa == 0
+    with pytest.raises(ModelError, match="point_target_pfa"):
+        ModelCard.from_json(json.dumps({**base, "point_target_pfa": 1.0}))
