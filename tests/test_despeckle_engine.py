@@ -86,6 +86,13 @@ def test_point_targets_keep_their_value_and_do_not_bleed(model):
         result = despeckle_array(image, model, **rule)
         assert result[25, 25] == image[25, 25]
         assert result[25, 26] < 100 * np.median(image)
+    # the global rule clips the target to 50 x the median before the network: its neighbours
+    # see exactly that clipped value, nothing of the target's own brightness
+    result = despeckle_array(image, model, point_target_factor=50, point_target_pfa=0)
+    expected = expected_neighbour_posterior(np.minimum(image, 50 * np.median(image)))
+    others = np.ones(image.shape, bool)
+    others[25, 25] = False
+    np.testing.assert_allclose(result[others], expected[others], rtol=1e-4)
 
 
 def test_nodata_and_nan_are_written_as_nodata(tmp_path, model):

@@ -110,6 +110,18 @@ def boxcar(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.nda
     return _finish(mean, image)
 
 
+def _weighted_towards_the_pixel(intensity, window: int, looks: float, weight_of) -> np.ndarray:
+    """``mu + W (I - mu)`` with ``W = weight_of(Ci^2)`` clipped to ``[0, 1]`` (0 where
+    ``Ci = 0``): the form shared by Lee and Kuan."""
+    image = _check(intensity, window, looks)
+    mean, variance = local_stats(image, window)
+    ci2 = _squared_variation(mean, variance)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weight = np.where(ci2 > 0, weight_of(ci2), 0.0)
+    weight = np.clip(weight, 0.0, 1.0)
+    return _finish(mean + weight * (image - mean), image)
+
+
 def lee(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.ndarray:
     """Lee filter (Lee 1980, in the form of Lopes, Touzi and Nezry 1990).
 
@@ -131,13 +143,9 @@ def lee(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.ndarra
     ndarray
         float32 estimate, NaN where the input is NaN.
     """
-    image = _check(intensity, window, looks)
-    mean, variance = local_stats(image, window)
-    ci2 = _squared_variation(mean, variance)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        weight = np.where(ci2 > 0, 1.0 - (1.0 / looks) / ci2, 0.0)
-    weight = np.clip(weight, 0.0, 1.0)
-    return _finish(mean + weight * (image - mean), image)
+    return _weighted_towards_the_pixel(
+        intensity, window, looks, lambda ci2: 1.0 - (1.0 / looks) / ci2
+    )
 
 
 def kuan(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.ndarray:
@@ -161,14 +169,10 @@ def kuan(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.ndarr
     ndarray
         float32 estimate, NaN where the input is NaN.
     """
-    image = _check(intensity, window, looks)
-    mean, variance = local_stats(image, window)
-    ci2 = _squared_variation(mean, variance)
     cu2 = 1.0 / looks
-    with np.errstate(divide="ignore", invalid="ignore"):
-        weight = np.where(ci2 > 0, (1.0 - cu2 / ci2) / (1.0 + cu2), 0.0)
-    weight = np.clip(weight, 0.0, 1.0)
-    return _finish(mean + weight * (image - mean), image)
+    return _weighted_towards_the_pixel(
+        intensity, window, looks, lambda ci2: (1.0 - cu2 / ci2) / (1.0 + cu2)
+    )
 
 
 def gamma_map(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.ndarray:
