@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+from scipy import ndimage
 
 from .core import metrics
 from .core.classic_filters import FILTERS
 from .core.domain import AUTO, DOMAINS, INTENSITY, from_intensity, to_intensity
 from .core.errors import InputError, OutputError
+from .core.point_targets import DEFAULT_PFA, local_target_mask
 from .core.tiling import plan_tiles
 from .io.gdal_context import gdal_exceptions
 from .io.input_description import describe_raster
@@ -110,22 +112,36 @@ class Evaluation:
         return bool(self.areas) and self.areas[0].automatic
 
 
-def automatic_areas(noisy: np.ndarray, size: int = AUTO_WINDOW, count: int = AUTO_COUNT):
+def automatic_areas(
+    noisy: np.ndarray, size: int = AUTO_WINDOW, count: int = AUTO_COUNT, looks: float = 1.0
+):
     """Homogeneous windows of the noisy intensity as :class:`Area` objects.
+
+    Point targets (the despeckler's local rule at its default false-alarm probability, with
+    their 8 neighbours, where whitening leaves part of their energy) are not speckle: they are
+    left out of the windows' measures instead of ruling out every window that holds one, which
+    on a decorrelated urban scene would be nearly every window. Their pixels are outside the
+    areas' masks.
 
     Raises
     ------
     InputError
         When no homogeneous window is found.
     """
-    windows = metrics.find_homogeneous_windows(noisy, size=size, count=count)
+    targets, _ = local_target_mask(noisy, DEFAULT_PFA, looks)
+    targets = ndimage.binary_dilation(targets, np.ones((3, 3), bool))
+    windows = metrics.find_homogeneous_windows(noisy, size=size, count=count, exclude=targets)
     if not windows:
         raise InputError(
             f"No homogeneous window of {size} x {size} pixels was found in the noisy image "
             "(every candidate holds nodata, edges, texture or bright points). Draw homogeneous "
             "areas (fields, water, smooth surfaces) in a polygon layer and pass it as AREAS."
         )
-    return [Area(f"auto {index + 1}", window, None, True) for index, window in enumerate(windows)]
+    areas = []
+    for index, window in enumerate(windows):
+        kept = ~targets[window.slices()]
+        areas.append(Area(f"auto {index + 1}", window, None if kept.all() else kept, True))
+    return areas
 
 
 def score_method(
@@ -223,7 +239,7 @@ def evaluate_arrays(
     if not looks > 0:
         raise InputError(f"LOOKS must be positive (got {looks}).")
     if areas is None:
-        areas = automatic_areas(noisy)
+        areas = automatic_areas(noisy, looks=looks)
     scores, ratio = score_method(name, noisy, despeckled, areas, reference, domain)
     area_stats = []
     for area in areas:
@@ -478,7 +494,7 @@ def evaluate_rasters(
         areas = polygon_areas(polygons, georeferencing, width, height)
         _check_area_sizes(areas, noisy, despeckled)
     else:
-        areas = automatic_areas(noisy)
+        areas = automatic_areas(noisy, looks=looks)
     progress(0.05)
     evaluation = evaluate_arrays(
         noisy,

@@ -175,6 +175,21 @@ def test_homogeneous_windows_skip_bright_point_targets():
     )
 
 
+def test_excluded_point_targets_leave_their_window_usable_and_out_of_its_measures():
+    noisy = 10 * gamma_speckle(1.0, (64, 64))
+    targets = np.zeros(noisy.shape, bool)
+    for r, c in ((5, 5), (5, 40), (40, 5), (40, 40)):  # one in every 32 px quadrant
+        noisy[r, c] = 1e5
+        targets[r, c] = True
+    assert metrics.find_homogeneous_windows(noisy, size=32, count=20) == []
+    windows = metrics.find_homogeneous_windows(noisy, size=32, count=20, exclude=targets)
+    # the 1e5 pixels would give a score far above 4 if they were measured
+    assert windows and all(w.score < 4 for w in windows)
+    # more left out than max_excluded allows: the window is not used
+    crowded = targets | (np.arange(64)[:, None] < 3)
+    assert metrics.find_homogeneous_windows(noisy, size=32, exclude=crowded)[0].row >= 3
+
+
 def test_ratio_image_leaves_pixels_zero_in_both_images_out():
     noisy = np.ones((4, 4))
     noisy[0, 0] = 0.0

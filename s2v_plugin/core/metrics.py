@@ -336,6 +336,8 @@ def find_homogeneous_windows(
     count: int = 10,
     max_score: float = 4.0,
     blocks: int = 4,
+    exclude: np.ndarray | None = None,
+    max_excluded: float = 0.05,
 ) -> list[Window]:
     """Square windows of a speckled intensity image that look homogeneous (no edge or texture).
 
@@ -348,6 +350,10 @@ def find_homogeneous_windows(
     variance, or a bright point (a pixel above ``mean (ln n + 7)``, which single-look speckle
     exceeds in about one window in a thousand) are skipped; the best-scoring windows with
     ``score <= max_score`` are kept, without overlap, up to ``count``.
+
+    ``exclude`` marks pixels that are not speckle (point targets found by the local rule): they
+    are left out of every measure instead of disqualifying their window, which may hold up to
+    ``max_excluded`` of its pixels so; the caller leaves them out of its measures too.
 
     Returns
     -------
@@ -366,7 +372,8 @@ def find_homogeneous_windows(
         return []
     step = max(size // 2, 1)
     valid = np.isfinite(image)
-    values = np.where(valid, image, 0.0)
+    left_out = valid & (np.zeros(image.shape, bool) if exclude is None else np.asarray(exclude))
+    values = np.where(valid & ~left_out, image, 0.0)
 
     def integral(x: np.ndarray) -> np.ndarray:
         out = np.zeros((x.shape[0] + 1, x.shape[1] + 1))
@@ -374,6 +381,7 @@ def find_homogeneous_windows(
         return out
 
     s1, s2, sn = integral(values), integral(values * values), integral((~valid).astype(float))
+    sx = integral(left_out.astype(float))
     peak = ndimage.maximum_filter(values, size=size, origin=-(size // 2), mode="nearest")
     r0 = np.arange(0, rows - size + 1, step)
     c0 = np.arange(0, cols - size + 1, step)
@@ -382,20 +390,18 @@ def find_homogeneous_windows(
     def box(table: np.ndarray, r: np.ndarray, c: np.ndarray, n: int) -> np.ndarray:
         return table[r + n, c + n] - table[r, c + n] - table[r + n, c] + table[r, c]
 
-    n_pixels = float(size * size)
-    mean = box(s1, rr, cc, size) / n_pixels
-    variance = (box(s2, rr, cc, size) - n_pixels * mean * mean) / (n_pixels - 1)
-    sub_means = np.stack(
-        [
-            box(s1, rr + i * block, cc + j * block, block) / (block * block)
-            for i in range(blocks)
-            for j in range(blocks)
-        ]
-    )
+    excluded = box(sx, rr, cc, size)
+    n_pixels = size * size - excluded
     with np.errstate(divide="ignore", invalid="ignore"):
-        score = block * block * sub_means.var(axis=0, ddof=1) / variance
+        mean = box(s1, rr, cc, size) / n_pixels
+        variance = (box(s2, rr, cc, size) - n_pixels * mean * mean) / (n_pixels - 1)
+        kept = [(rr + i * block, cc + j * block) for i in range(blocks) for j in range(blocks)]
+        counts = np.stack([block * block - box(sx, r, c, block) for r, c in kept])
+        sub_means = np.stack([box(s1, r, c, block) for r, c in kept]) / counts
+        score = counts.mean(axis=0) * sub_means.var(axis=0, ddof=1) / variance
     no_point = peak[rr, cc] <= mean * (np.log(n_pixels) + 7.0)
     usable = (box(sn, rr, cc, size) == 0) & (mean > 0) & (variance > 0) & (score <= max_score)
+    usable &= (excluded <= max_excluded * size * size) & (counts.min(axis=0) > 1)
     usable &= no_point
     order = np.argsort(np.where(usable, score, np.inf), axis=None, kind="stable")
     chosen: list[Window] = []
