@@ -3,10 +3,14 @@ PYTHON := .venv/bin/python
 export PYTHONNOUSERSITE := 1
 export QT_QPA_PLATFORM := offscreen
 
-.PHONY: setup test lint format zip demo bench clean
+.PHONY: setup setup-tests test lint format zip demo bench clean
 
 setup:
 	scripts/bootstrap.sh
+
+# The test set-up: setup plus what only the tests use (the Orfeo ToolBox, otb-bin).
+setup-tests:
+	scripts/bootstrap.sh --tests
 
 lint: setup
 	.venv/bin/ruff check .
@@ -16,17 +20,17 @@ format: setup
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
 
-test: setup lint
+test: setup-tests lint
 	$(PYTHON) -m pytest
 
 zip: setup
-	$(PYTHON) scripts/build_zip.py dist
+	$(PYTHON) -m scripts.build_zip dist
 
 demo: setup
-	$(PYTHON) scripts/demo.py demo_output
+	$(PYTHON) -m scripts.demo demo_output
 
 bench: setup
-	$(PYTHON) bench/bench_despeckle.py
+	$(PYTHON) -m bench.bench_despeckle
 
 clean:
 	rm -rf dist demo_output .pytest_cache

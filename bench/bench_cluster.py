@@ -13,7 +13,7 @@ For a generated single-look intensity GeoTIFF it prints:
   its estimate for an archive on a cluster (``--archive-scenes``, ``--nodes``, ...).
 
 Run it on a quiet machine (see README: flock and pause other work). Usage:
-    python bench/bench_cluster.py [--size 4096] [--tile-size 512] [--model default|analytic]
+    python -m bench.bench_cluster [--size 4096] [--tile-size 512] [--model default|analytic]
         [--workers 1 2] [--baseline] [--rss-size 8192] [--rss-model analytic]
 """
 
@@ -32,9 +32,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-for folder in (ROOT, ROOT / "tests", ROOT / "bench"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
 
 MB = 1024 * 1024
 
@@ -42,17 +39,15 @@ MB = 1024 * 1024
 def write_scene_in_subprocess(path: Path, size: int) -> None:
     """Write the benchmark raster in strips, in another process (this one's RSS stays clean)."""
     code = (
-        "import sys; sys.path[:0] = [sys.argv[1]]; from bench_despeckle import write_scene; "
-        "from pathlib import Path; write_scene(Path(sys.argv[2]), int(sys.argv[3]))"
+        "import sys; from bench.bench_despeckle import write_scene; "
+        "from pathlib import Path; write_scene(Path(sys.argv[1]), int(sys.argv[2]))"
     )
-    subprocess.run(
-        [sys.executable, "-c", code, str(ROOT / "bench"), str(path), str(size)], check=True
-    )
+    subprocess.run([sys.executable, "-c", code, str(path), str(size)], cwd=ROOT, check=True)
 
 
 def resolve_model(choice: str, folder: Path) -> str:
     if choice == "analytic":
-        from onnx_models import neighbour_mean_model
+        from tests.onnx_models import neighbour_mean_model
 
         return neighbour_mean_model(folder / "analytic.onnx", receptive_field=8)
     if choice == "default":
@@ -115,7 +110,6 @@ def run_cluster(source: str, output: str, model: str, tile_size: int, workers: i
 
 BASELINE = """
 import functools, json, resource, sys, time
-sys.path[:0] = [sys.argv[1]]
 import s2v_plugin.despeckle as engine
 # one onnxruntime thread, as on a worker (the benchmark pins it; the engine's default is all)
 engine.ModelSession = functools.partial(engine.ModelSession, threads=1)
@@ -130,6 +124,7 @@ print(json.dumps({"wall_s": time.perf_counter() - started,
 def run_baseline(source: str, output: str, model: str, tile_size: int) -> dict:
     result = subprocess.run(
         [sys.executable, "-c", BASELINE, str(ROOT), source, output, model, str(tile_size)],
+        cwd=ROOT,  # "-c" imports s2v_plugin from the working directory: this checkout
         check=True,
         capture_output=True,
         text=True,
@@ -140,7 +135,6 @@ def run_baseline(source: str, output: str, model: str, tile_size: int) -> dict:
 HARDWARE = """
 import json, sys, time
 import numpy as np
-sys.path[:0] = [sys.argv[1]]
 from s2v_plugin.runtime.session import ModelSession
 session = ModelSession(sys.argv[2], "cpu", threads=1)
 window = np.random.default_rng(0).gamma(1.0, 1.0, (1, 1, int(sys.argv[3]), int(sys.argv[3])))
@@ -156,8 +150,11 @@ def hardware_scaling(model: str, window: int, repeats: int = 3) -> dict:
     """Seconds per window for 1 process alone and for 2 processes at once (no Dask): how far
     this machine's cores scale by themselves."""
     command = [sys.executable, "-c", HARDWARE, str(ROOT), model, str(window), str(repeats)]
-    alone = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
-    pair = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    alone = json.loads(run.stdout)
+    pair = [
+        subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True) for _ in range(2)
+    ]
     together = [json.loads(process.communicate()[0]) for process in pair]
     mean = sum(r["seconds"] for r in together) / 2
     return {
@@ -250,7 +247,8 @@ def main(argv=None) -> None:
         )
         runs = {}
         if args.hardware_check:
-            window = args.tile_size + 2 * card.receptive_field
+            halo = -(-card.receptive_field // card.size_multiple) * card.size_multiple
+            window = args.tile_size + 2 * halo
             check = hardware_scaling(model, window)
             figures["hardware"] = check
             print(

@@ -16,7 +16,7 @@ no decorrelator is there yet.
 
 Usage::
 
-    .venv/bin/python bench/bench_compare.py [--real-size 1024] [--no-real]
+    .venv/bin/python -m bench.bench_compare [--real-size 1024] [--no-real]
                                             [--output bench/RESULTS.md] [--models A.onnx ...]
 """
 
@@ -35,7 +35,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from s2v_plugin.core import metrics  # noqa: E402
 from s2v_plugin.core.classic_filters import FILTERS  # noqa: E402
@@ -48,7 +47,6 @@ SAR_DATA = ROOT.parent / "shared" / "data" / "sar"
 from training.heldout import CONTRASTS, EVAL_PICTURES, heldout_scenes  # noqa: E402
 
 SCENES = tuple(f"{p}/{c}" for p in EVAL_PICTURES for c in CONTRASTS)
-WINDOWS = {"lee_sigma": 9}
 LOG = logging.getLogger("bench_compare")
 
 # Real samples: file, domain of the stored values, number of looks, SLC to decorrelate.
@@ -105,7 +103,7 @@ def methods(models: list[Path]):
 
         out.append((f"Speckle2Void ({path.stem})", run))
     for spec in FILTERS:
-        window = WINDOWS.get(spec.key, 7)
+        window = spec.default_window
 
         def run(intensity, looks, spec=spec, window=window):
             return spec.function(intensity, window, looks)

@@ -15,7 +15,7 @@ SLC, tiled) and cached in ``--workdir``.
 
 Usage::
 
-    python bench/bench_decorrelate.py [--sizes 2048 8192] [--workdir /tmp/s2v_bench]
+    python -m bench.bench_decorrelate [--sizes 2048 8192] [--workdir /tmp/s2v_bench]
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 TILE = 2048
 
@@ -99,7 +97,8 @@ def child_fft(input_path: str) -> dict:
 def _run_child(*args: str) -> dict:
     env = dict(os.environ, PYTHONNOUSERSITE="1")
     completed = subprocess.run(
-        [sys.executable, __file__, "--child", *args],
+        [sys.executable, "-m", "bench.bench_decorrelate", "--child", *args],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         env=env,

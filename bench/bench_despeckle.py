@@ -10,7 +10,7 @@ provider and the share of time outside the network (from the algorithm's log).
 The older version is extracted with ``git archive`` into a temporary folder.
 
 Usage:
-    python bench/bench_despeckle.py [--sizes 2048 8192] [--old b63bb0c] [--runs 2]
+    python -m bench.bench_despeckle [--sizes 2048 8192] [--old b63bb0c] [--runs 2]
                                     [--pause-pgid-file /work/train.pgid] [--no-old]
                                     [--new-args PRECISION=1 ...]
 """

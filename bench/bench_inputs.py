@@ -11,12 +11,11 @@ Prints, with the shipped model and DOMAIN/LOOKS left empty unless stated:
 
 Needs QGIS, onnxruntime and ``../shared/data/sar``. Usage::
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_inputs.py
+    QT_QPA_PLATFORM=offscreen .venv/bin/python -m bench.bench_inputs
 """
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from pathlib import Path
 
@@ -42,13 +41,13 @@ def start_qgis(folder: Path):
     QgsApplication.setPrefixPath("/usr", True)
     app = QgsApplication([], False)
     app.initQgis()
-    sys.path[:0] = ["/usr/share/qgis/python/plugins", str(plugins)]
+    from tests.conftest import QGIS_PYTHON_PLUGINS, import_package
+
+    import_package("processing", QGIS_PYTHON_PLUGINS / "processing")
     from processing.core.Processing import Processing
 
     Processing.initialize()
-    import speckle2void
-
-    plugin = speckle2void.classFactory(None)
+    plugin = import_package("speckle2void", plugins / "speckle2void").classFactory(None)
     plugin.initProcessing()
     return app, plugin
 

@@ -8,19 +8,16 @@ estimation errors and the intensity autocorrelation the despeckler would see.
 
 Usage::
 
-    python bench/decorrelation_figures.py
+    python -m bench.decorrelation_figures
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from s2v_plugin.core.errors import InputError  # noqa: E402
 from s2v_plugin.core.simulation import SpectralShape, simulate_correlated_slc  # noqa: E402

@@ -10,7 +10,7 @@ from qgis.core import (
 )
 
 from ..s2v_plugin.classic import DEFAULT_TILE_SIZE, MIN_TILE_SIZE, classic_filter_raster
-from ..s2v_plugin.core.classic_filters import FILTERS
+from ..s2v_plugin.core.classic_filters import FILTERS, FROST_DAMPING
 from .common import (
     Speckle2VoidAlgorithm,
     add_advanced_parameters,
@@ -77,7 +77,8 @@ class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
             "Number of looks: equivalent number of looks L of the input; sets the speckle "
             "level Cu = 1/sqrt(L) the adaptive filters compare against. Empty: 1 for complex "
             "data, else the ENL measured over homogeneous areas (logged).\n"
-            "Frost damping (advanced): K in exp(-K Ci^2 |t|); larger keeps more detail.\n"
+            "Frost damping (advanced): K in exp(-K Ci^2 |t|), the Orfeo ToolBox's 'deramp' "
+            "(default 0.1, as there); larger keeps more detail.\n"
             "Lee Sigma level (advanced): probability mass of the sigma range (0.9).\n"
             "Tile size (advanced): pixels per tile; changes speed and memory, never the "
             "result.\n\n"
@@ -120,7 +121,7 @@ class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
                 self.DAMPING,
                 "Frost damping factor",
                 type=NUMBER_DOUBLE,
-                defaultValue=2.0,
+                defaultValue=FROST_DAMPING,
                 minValue=0.0,
             ),
             QgsProcessingParameterNumber(
@@ -154,11 +155,10 @@ class ClassicFilterAlgorithm(Speckle2VoidAlgorithm):
     def processAlgorithm(self, parameters, context, feedback):
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         spec = FILTERS[self.parameterAsEnum(parameters, self.FILTER, context)]
-        options = {}
-        if spec.key == "frost":
-            options["damping"] = self.parameterAsDouble(parameters, self.DAMPING, context)
-        elif spec.key == "lee_sigma":
-            options["sigma"] = self.parameterAsDouble(parameters, self.SIGMA, context)
+        options = {
+            option: self.parameterAsDouble(parameters, key, context)
+            for key, option in spec.parameters
+        }
         progress, is_cancelled = feedback_callbacks(feedback)
         with engine_errors():
             classic_filter_raster(

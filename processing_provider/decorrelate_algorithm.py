@@ -11,6 +11,7 @@ from qgis.core import (
     QgsProcessingParameterBand,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
@@ -23,8 +24,10 @@ from ..s2v_plugin.decorrelate import (
     OUTPUT_FORMATS,
     decorrelate_raster,
 )
+from ..s2v_plugin.io.sentinel1_safe import is_safe_input, tops_for_raster
+from ..s2v_plugin.sentinel1 import decorrelate_sentinel1
 from .common import Speckle2VoidAlgorithm, engine_errors, feedback_callbacks, gdal_raster_path
-from .qgis_compat import FLAG_ADVANCED, NUMBER_DOUBLE
+from .qgis_compat import FLAG_ADVANCED, NUMBER_DOUBLE, NUMBER_INTEGER
 
 _COMPLEX_TYPES = (
     Qgis.DataType.CInt16,
@@ -55,6 +58,9 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
     PIXEL_FACTOR_AZIMUTH = "PIXEL_FACTOR_AZIMUTH"
     PIXEL_FACTOR_RANGE = "PIXEL_FACTOR_RANGE"
     ESTIMATES = "ESTIMATES"
+    ANNOTATION = "ANNOTATION"
+    FIRST_LINE = "FIRST_LINE"
+    FIRST_SAMPLE = "FIRST_SAMPLE"
 
     def name(self) -> str:
         return "decorrelate"
@@ -88,8 +94,17 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
             "Input: an SLC raster with a complex band (CInt16, CInt32, CFloat32, "
             "CFloat64: TerraSAR-X COSAR, Sentinel-1 SAFE measurement TIFF, ...) or two real "
             "bands holding I and Q; rows must be azimuth and columns range, as delivered. "
-            "Sentinel-1 IW/EW (TOPS) bursts are refused: deramp them first (SNAP: TOPS Deburst "
-            "and Deramp/Demodulate).\n"
+            "Sentinel-1 IW/EW (TOPS): give the SAFE product (.SAFE folder, its manifest.safe "
+            "or the .zip; the first swath and all its polarisations, or the swath and "
+            "polarisation of a SENTINEL1_CALIB subdataset, are deramped, decorrelated burst by "
+            "burst and debursted into intensity or amplitude), or a measurement TIFF (or a crop "
+            "of it) with Annotation XML and, for a crop, its offsets in the swath First line and "
+            "First sample (a measurement TIFF inside a SAFE folder finds its annotation by "
+            "itself). Each burst is deramped (ESA S1-TN-MDA-52-7445), its azimuth band and "
+            "weighting are the product's, and a complex output is reramped on the output grid. "
+            "TOPS data without an annotation are refused. EW and SM are handled like IW but were "
+            "not tested: no EW or SM pixels were available. For despeckling and calibration in "
+            "one step use Despeckle Sentinel-1 SLC.\n"
             "Band: the complex band, or the I (real part) band when Imaginary band "
             "is set.\n"
             "Imaginary band (Q): leave empty for a complex band; set it to the Q band "
@@ -172,6 +187,23 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
         for parameter in (pfa, factor):
             parameter.setFlags(parameter.flags() | FLAG_ADVANCED)
             self.addParameter(parameter)
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.ANNOTATION,
+                "Annotation XML of the swath (Sentinel-1 TOPS measurement or crop)",
+                extension="xml",
+                optional=True,
+            )
+        )
+        for key, label in (
+            (self.FIRST_LINE, "First line of the crop in the swath"),
+            (self.FIRST_SAMPLE, "First sample of the crop in the swath"),
+        ):
+            self.addParameter(
+                QgsProcessingParameterNumber(
+                    key, label, type=NUMBER_INTEGER, defaultValue=0, minValue=0
+                )
+            )  # fmt: skip
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Decorrelated"))
         for key, label in (
             (self.AZIMUTH_CENTROID, "Azimuth (Doppler) centroid, cycles/sample"),
@@ -193,6 +225,8 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
         return self.parameterAsInt(parameters, self.IMAG_BAND, context) or None
 
     def checkParameterValues(self, parameters, context):
+        if is_safe_input(parameters.get(self.INPUT)):
+            return True, ""
         ok, message = super().checkParameterValues(parameters, context)
         if not ok:
             return ok, message
@@ -217,15 +251,31 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
         return True, ""
 
     def processAlgorithm(self, parameters, context, feedback):
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        if layer is None:
-            raise QgsProcessingException(self.invalidRasterError(parameters, self.INPUT))
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         progress, is_cancelled = feedback_callbacks(feedback)
         output_format = OUTPUT_FORMATS[
             self.parameterAsEnum(parameters, self.OUTPUT_FORMAT, context)
         ]
+        safe = parameters.get(self.INPUT)
+        layer = None
+        if not is_safe_input(safe):
+            layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+            if layer is None:
+                raise QgsProcessingException(self.invalidRasterError(parameters, self.INPUT))
+            safe = layer.source()  # a SENTINEL1_CALIB subdataset loaded in QGIS
+        if is_safe_input(safe):
+            with engine_errors():
+                report = decorrelate_sentinel1(
+                    str(safe), output, output_format, progress, is_cancelled, feedback.pushInfo
+                )
+            return {self.OUTPUT: output, self.ESTIMATES: report.summary()}
         with engine_errors():
+            tops = tops_for_raster(
+                gdal_raster_path(layer),
+                self.parameterAsFile(parameters, self.ANNOTATION, context),
+                self.parameterAsInt(parameters, self.FIRST_LINE, context),
+                self.parameterAsInt(parameters, self.FIRST_SAMPLE, context),
+            )
             report = decorrelate_raster(
                 gdal_raster_path(layer),
                 output,
@@ -241,6 +291,7 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
                 ),
                 progress=progress,
                 is_cancelled=is_cancelled,
+                tops=tops,
             )
         summary = report.summary()
         feedback.pushInfo(summary)

@@ -15,7 +15,6 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ..s2v_plugin.despeckle import DEFAULT_TILE_SIZE as CLUSTER_TILE_SIZE
 from ..s2v_plugin.despeckle import despeckle_raster
 from ..s2v_plugin.runtime.memory import DEFAULT_BUDGET_MB
 from ..s2v_plugin.runtime.session import DEVICES, PRECISIONS, onnxruntime_status
@@ -262,19 +261,19 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
                 )
             extra["point_targets_path"] = targets
         tile_size = int(optional_number(self, parameters, self.TILE_SIZE, context) or 0)
-        if scheduler:
-            runner = cluster_despeckler(scheduler)
-            local = {"tile_size": tile_size or CLUSTER_TILE_SIZE}
-        else:
-            runner = despeckle_raster
-            local = {
-                "tile_size": tile_size,
-                "memory_budget_mb": optional_number(
-                    self, parameters, self.MEMORY_BUDGET_MB, context
-                ),
-                "threads": self._threads(parameters, context),
-                "precision": PRECISIONS[self.parameterAsEnum(parameters, self.PRECISION, context)],
-            }
+        runner = cluster_despeckler(scheduler) if scheduler else despeckle_raster
+        local = {
+            "tile_size": tile_size,
+            "memory_budget_mb": optional_number(self, parameters, self.MEMORY_BUDGET_MB, context),
+            # on a cluster, 0 keeps one thread per Dask worker thread (this machine's QGIS
+            # setting says nothing about the workers)
+            "threads": (
+                self.parameterAsInt(parameters, self.THREADS, context)
+                if scheduler
+                else self._threads(parameters, context)
+            ),
+            "precision": PRECISIONS[self.parameterAsEnum(parameters, self.PRECISION, context)],
+        }
         with engine_errors():
             report = runner(
                 output_path=output,

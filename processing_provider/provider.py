@@ -15,6 +15,7 @@ ALGORITHMS = (
     ("decorrelate_algorithm", "DecorrelateAlgorithm"),
     ("classic_filter_algorithm", "ClassicFilterAlgorithm"),
     ("evaluate_algorithm", "EvaluateAlgorithm"),
+    ("sentinel1_algorithm", "Sentinel1Algorithm"),
 )
 
 

@@ -1,6 +1,6 @@
 """``python -m s2v_plugin``: the ``speckle2void`` command line."""
 
-from s2v_plugin.cli.main import main
+from .cli.main import main
 
 if __name__ == "__main__":
     main()

@@ -20,14 +20,15 @@ import numpy as np
 
 from .core.classic_filters import FilterSpec, filter_spec
 from .core.domain import AUTO, DOMAINS, INTENSITY, from_intensity, to_intensity
-from .core.errors import Cancelled, InputError
+from .core.errors import InputError
 from .core.tiling import plan_tiles
 from .io.band_scan import scan_band
 from .io.input_description import describe_raster
 from .io.raster_source import RasterSource
 from .io.raster_writer import RasterWriter, check_writable
-from .io.windows import core_of, read_window
+from .io.windows import core_of
 from .provenance import UNITS, provenance_items
+from .tiled_run import Callbacks, all_or_nothing, run_tiles
 
 LOG = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class ClassicReport:
 
 
 def _check_options(
-    spec: FilterSpec, window: int, looks: float | None, domain: str, tile: int, auto: bool = False
+    window: int, looks: float | None, domain: str, tile: int, auto: bool = False
 ) -> None:
     allowed = (*DOMAINS, AUTO) if auto else DOMAINS
     if domain not in allowed:
@@ -63,20 +64,6 @@ def _check_options(
         raise InputError(f"LOOKS must be a positive number (got {looks}).")
     if tile < MIN_TILE_SIZE:
         raise InputError(f"TILE_SIZE must be at least {MIN_TILE_SIZE} pixels (got {tile}).")
-
-
-def _z98(source, domain: str, need_z98: bool, progress: Callable[[float], None]) -> float:
-    """Validate every pixel of the band; return the 98th intensity percentile when asked
-    (from a subsample on a fixed pixel grid, so independent of tiling), else NaN."""
-    scan = scan_band(source, domain, progress)
-    return float(np.percentile(scan.samples, 98)) if need_z98 else float("nan")
-
-
-def _filter_options(spec: FilterSpec, options: dict | None, z98: float) -> dict:
-    options = dict(options or {})
-    if spec.key == "lee_sigma" and options.get("point_threshold") is None:
-        options["point_threshold"] = z98
-    return options
 
 
 def filter_array(
@@ -93,15 +80,27 @@ def filter_array(
     """
     spec = filter_spec(filter_key)
     window = window or spec.default_window
-    _check_options(spec, window, looks, domain, MIN_TILE_SIZE)
+    _check_options(window, looks, domain, MIN_TILE_SIZE)
     intensity = to_intensity(np.asarray(image), domain)
-    if spec.key == "lee_sigma" and (options or {}).get("point_threshold") is None:
-        finite = intensity[np.isfinite(intensity)]
-        z98 = float(np.percentile(finite, 98)) if finite.size else float("inf")
-    else:
-        z98 = float("nan")
-    estimate = spec.function(intensity, window, looks, **_filter_options(spec, options, z98))
+    if spec.needs_global_threshold(options):
+        options = spec.with_global_threshold(options, intensity[np.isfinite(intensity)])
+    estimate = spec.function(intensity, window, looks, **(options or {}))
     return from_intensity(estimate, INTENSITY if np.iscomplexobj(image) else domain)
+
+
+def _window_filter(
+    spec: FilterSpec, window: int, looks: float, options: dict, domain: str, output_domain: str
+):
+    """The per-window function of :func:`~s2v_plugin.tiled_run.run_tiles` for one filter."""
+
+    def compute(tiles, windows):
+        results = []
+        for tile, raw in zip(tiles, windows):
+            estimate = spec.function(to_intensity(raw, domain), window, looks, **options)
+            results.append((from_intensity(core_of(estimate, tile), output_domain),))
+        return results
+
+    return compute
 
 
 def classic_filter_raster(
@@ -158,22 +157,20 @@ def classic_filter_raster(
         With an actionable message; no output file is left behind.
     """
     started = time.perf_counter()
-    progress = progress or (lambda fraction: None)
-    is_cancelled = is_cancelled or (lambda: False)
-    log = log or LOG.info
+    callbacks = Callbacks.of(progress, is_cancelled, log)
+    log = callbacks.log
     warn = warn or log
     spec = filter_spec(filter_key)
     window = int(window or spec.default_window)
-    _check_options(spec, window, looks, domain, tile_size, auto=True)
+    _check_options(window, looks, domain, tile_size, auto=True)
     check_writable(output_path)
     description = describe_raster(input_path, band, domain, looks)
     description.report(log, warn)
     domain, looks = description.domain, description.looks
     with RasterSource(input_path, band) as source:
         info = source.info
-        need_z98 = spec.key == "lee_sigma" and (options or {}).get("point_threshold") is None
-        z98 = _z98(source, domain, need_z98, lambda f: progress(SCAN_SHARE * f))
-        options = _filter_options(spec, options, z98)
+        scan = scan_band(source, domain, callbacks.part(0.0, SCAN_SHARE))
+        options = spec.with_global_threshold(options, scan.samples)
         halo = spec.halo(window, **options)
         plan = plan_tiles(info.height, info.width, tile_size, halo)
         output_domain = INTENSITY if info.is_complex else domain
@@ -191,30 +188,23 @@ def classic_filter_raster(
         )
         writer = RasterWriter(
             output_path,
-            info.width,
-            info.height,
-            1,
-            np.float32,
-            source.georeferencing(),
-            nodata,
-            metadata,
-            [f"{output_domain} ({spec.label} {window}x{window})"],
+            width=info.width,
+            height=info.height,
+            georeferencing=source.georeferencing(),
+            nodata=nodata,
+            metadata=metadata,
+            band_descriptions=[f"{output_domain} ({spec.label} {window}x{window})"],
         )
         writer.set_unit_type(UNITS[output_domain])
-        try:
-            for index, tile in enumerate(plan.tiles):
-                if is_cancelled():
-                    raise Cancelled("Cancelled by the user; the partial output was removed.")
-                intensity = to_intensity(read_window(source, plan, tile), domain)
-                estimate = spec.function(intensity, window, looks, **options)
-                writer.write(
-                    from_intensity(core_of(estimate, tile), output_domain), tile.row, tile.col
-                )
-                progress(SCAN_SHARE + (1 - SCAN_SHARE) * (index + 1) / len(plan.tiles))
-        except BaseException:
-            writer.abort()
-            raise
-        writer.commit()
+        with all_or_nothing([writer]):
+            run_tiles(
+                source,
+                plan,
+                _window_filter(spec, window, looks, options, domain, output_domain),
+                [writer],
+                callbacks=callbacks,
+                progress_range=(SCAN_SHARE, 1.0),
+            )
     report = ClassicReport(
         filter=spec.key,
         window=window,
@@ -226,7 +216,7 @@ def classic_filter_raster(
         output_domain=output_domain,
         seconds=time.perf_counter() - started,
     )
-    log(
+    callbacks.log(
         f"{spec.label} {window}x{window}, L = {looks:g}: {info.width}x{info.height} px in "
         f"{report.tiles} tile(s) of {report.tile_size} px (halo {halo}), "
         f"{report.seconds:.1f} s."

@@ -37,17 +37,20 @@ from pathlib import Path
 
 import numpy as np
 
-from .core.errors import Cancelled, InputError, OutputError
+from .core.errors import InputError, OutputError
 from .core.point_targets import RING_OUTER, TargetDetector, TargetStore
 from .core.spectrum import (
     MIN_LINE_LENGTH,
     MIN_LINES,
     AxisEstimate,
     PeriodogramAccumulator,
+    circular_centroid,
     fit_axis,
 )
 from .core.tops import SweepCheck, azimuth_sweep, tops_mode_from_metadata
+from .core.tops_deramp import SwathRamp, deramped_azimuth_estimate
 from .core.whitening import AxisFilter, apply_axis_filter, design_axis_filter
+from .tiled_run import Callbacks, all_or_nothing
 
 LOG = logging.getLogger(__name__)
 
@@ -71,6 +74,8 @@ ESTIMATION_BLOCK = 256
 MAX_BLOCKS_PER_AXIS = 8
 #: Tile width of the output GeoTIFF (see :mod:`.io.raster_writer`).
 OUTPUT_TILE = 256
+#: Largest blind azimuth centroid (cycles/sample) accepted after deramping.
+MAX_DERAMPED_CENTROID = 0.05
 #: Metadata keys written to the output (prefix).
 METADATA_PREFIX = "S2V_DECORRELATION_"
 
@@ -175,6 +180,7 @@ class _Plan:
     sweep: SweepCheck
     az_filter: AxisFilter
     rg_filter: AxisFilter
+    blind_azimuth: AxisEstimate | None = None
 
 
 # --------------------------------------------------------------------------- estimation
@@ -227,6 +233,7 @@ def _estimate(
     point_target_factor: float,
     remove_oversampling: bool,
     point_target_pfa: float = 0.0,
+    tops: SwathRamp | None = None,
 ) -> _Plan:
     _check_size(height, width)
     if point_target_factor < 0 or not np.isfinite(point_target_factor):
@@ -269,6 +276,9 @@ def _estimate(
         estimates.append(fit_axis(accumulator.profile()))
         power_profiles.append(accumulator.power_profile())
     azimuth, range_ = estimates
+    blind_azimuth = None
+    if tops is not None:  # deramped TOPS: the band is the product's (see deramped_azimuth_estimate)
+        blind_azimuth, azimuth = azimuth, deramped_azimuth_estimate(azimuth, tops.annotation)
     sweep = azimuth_sweep(cleaned)
     return _Plan(
         azimuth=azimuth,
@@ -277,12 +287,16 @@ def _estimate(
         sweep=sweep,
         az_filter=design_axis_filter(azimuth, height, remove_oversampling, power_profiles[0]),
         rg_filter=design_axis_filter(range_, width, remove_oversampling, power_profiles[1]),
+        blind_azimuth=blind_azimuth,
     )
 
 
-def _refuse_tops(plan: _Plan, metadata: dict | None = None) -> None:
+def _refuse_tops(plan: _Plan, metadata: dict | None = None, tops: SwathRamp | None = None) -> None:
     sweep = plan.sweep
     mode = tops_mode_from_metadata(metadata or {})
+    if tops is not None:
+        _check_deramped(plan, tops)
+        return
     if sweep.is_tops:
         named = f" (the metadata name the {mode} TOPS mode)" if mode else ""
         raise InputError(
@@ -291,15 +305,36 @@ def _refuse_tops(plan: _Plan, metadata: dict | None = None) -> None:
             f"(local lag-1 azimuth correlation {sweep.local_coherence:.2f}, but only "
             f"{sweep.global_coherence:.2f} over a block; sweep about {abs(sweep.sweep_rate):.4f} "
             "cycles/sample per line), so its speckle cannot be whitened without deramping. "
-            "Deramp (and deburst) the bursts first, for example in SNAP with Radar > Sentinel-1 "
-            "TOPS > S-1 TOPS Deburst followed by the TOPS Deramp/Demodulate operator, then run "
-            "Decorrelate speckle on the deramped image."
+            "Give the SAFE product (folder, .zip or manifest.safe) as input, or run "
+            "'Despeckle Sentinel-1 SLC' (speckle2void:sentinel1); for a measurement TIFF or a "
+            "crop of it, set ANNOTATION to the swath's annotation XML and, for a crop, its "
+            "offsets in the swath FIRST_LINE and FIRST_SAMPLE."
         )
     if mode:
         LOG.info(
             "The metadata name the %s TOPS mode but the azimuth centroid does not sweep: "
             "assuming the data were deramped.",
             mode,
+        )
+
+
+def _check_deramped(plan: _Plan, tops: SwathRamp) -> None:
+    """Refuse deramped data that still sweep, or whose centroid is far from 0 (wrong offsets)."""
+    blind = plan.blind_azimuth
+    annotation = tops.annotation
+    offsets = f"FIRST_LINE {tops.first_line}, FIRST_SAMPLE {tops.first_sample}"
+    # the circular centroid (phase of the lag-1 correlation) is robust to the band-edge bumps
+    # that can pull the model fit's centroid off in dark areas
+    centroid = circular_centroid(blind.profile_array()) if blind is not None else 0.0
+    if plan.sweep.is_tops or abs(centroid) > MAX_DERAMPED_CENTROID:
+        raise InputError(
+            f"After deramping with '{Path(annotation.path).name}' ({offsets}) the azimuth "
+            f"spectrum is not at base band (centroid {centroid:+.3f} cycles/sample, local lag-1 "
+            f"{plan.sweep.local_coherence:.2f} vs {plan.sweep.global_coherence:.2f} over a "
+            "block): the offsets or the annotation do not match this raster. For a crop, set "
+            "FIRST_LINE and FIRST_SAMPLE to the swath line and sample of its first pixel (the "
+            "shared sample crop starts at line 9800, sample 11000), and use the annotation XML "
+            "of the same swath and polarisation."
         )
 
 
@@ -429,6 +464,8 @@ def decorrelate_array(
     remove_oversampling: bool = DEFAULT_REMOVE_OVERSAMPLING,
     point_target_factor: float = DEFAULT_POINT_TARGET_FACTOR,
     point_target_pfa: float = DEFAULT_POINT_TARGET_PFA,
+    tops: SwathRamp | None = None,
+    reramp: bool = True,
 ) -> tuple[np.ndarray, DecorrelationReport]:
     """Whiten the speckle of an in-memory SLC.
 
@@ -446,6 +483,12 @@ def decorrelate_array(
         False-alarm probability of the local rule: a pixel whose intensity single-look speckle
         around its ring median would reach with a smaller probability is a point target,
         excluded from estimation and filtering and restored afterwards; 0 disables the rule.
+    tops : SwathRamp, optional
+        For TOPS data: where the array lies in its swath. It is deramped (and its invalid
+        samples set to NaN) before estimation, and its azimuth band is the product's.
+    reramp : bool
+        With ``tops``: reramp the output on the output grid (off: return it deramped, which is
+        enough for intensity).
 
     Returns
     -------
@@ -470,21 +513,76 @@ def decorrelate_array(
     if bad.any():
         array = np.where(bad, np.complex64(complex(np.nan, np.nan)), array)
     height, width = array.shape
+    if tops is not None:
+        _check_crop(tops, height, width)
+        array = _deramped(array, tops, 0, 0)
 
     def read(row: int, col: int, rows: int, cols: int) -> np.ndarray:
         return array[row : row + rows, col : col + cols]
 
     plan = _estimate(
-        read, height, width, point_target_factor, remove_oversampling, point_target_pfa
+        read, height, width, point_target_factor, remove_oversampling, point_target_pfa, tops
     )
-    _refuse_tops(plan)
+    _refuse_tops(plan, tops=tops)
     store = TargetStore.empty()
     tally = _PowerTally()
     ranged = _range_pass(array, 0, plan, store, tally)
     out = _azimuth_pass(ranged, 0, plan, _output_targets(plan, store), tally.correction())
+    if tops is not None and reramp:
+        out = _reramped(out, tops, plan, 0)
     report = _report(plan, len(store), tally.invalid, remove_oversampling, height, width)
     LOG.info("Decorrelation:\n%s", report.summary())
     return out, report
+
+
+# --------------------------------------------------------------------------- TOPS
+
+
+def _check_crop(tops: SwathRamp, height: int, width: int) -> None:
+    annotation = tops.annotation
+    end_line, end_sample = tops.first_line + height, tops.first_sample + width
+    if end_line > annotation.number_of_lines or end_sample > annotation.number_of_samples:
+        raise InputError(
+            f"The raster ({width} x {height} pixels at FIRST_LINE {tops.first_line}, "
+            f"FIRST_SAMPLE {tops.first_sample}) extends past the swath of "
+            f"'{Path(annotation.path).name}' ({annotation.number_of_samples} x "
+            f"{annotation.number_of_lines}): check the offsets and the annotation."
+        )
+    is_crop = (height, width) != (annotation.number_of_lines, annotation.number_of_samples)
+    if is_crop and tops.first_line == 0 and tops.first_sample == 0:
+        LOG.info(
+            "The raster is a %d x %d crop of the %d x %d swath with offsets 0, 0: if it was "
+            "cut elsewhere, set FIRST_LINE and FIRST_SAMPLE.",
+            width, height, annotation.number_of_samples, annotation.number_of_lines,
+        )  # fmt: skip
+
+
+def _deramped(data: np.ndarray, tops: SwathRamp, row: int, col: int) -> np.ndarray:
+    """A raster window deramped, NaN where the annotation marks samples invalid."""
+    invalid = tops.invalid_mask(row, col, *data.shape)
+    if invalid.any():
+        data = np.where(invalid, np.complex64(complex(np.nan, np.nan)), data)
+    return tops.apply(data, row, col, sign=-1)
+
+
+def _tops_metadata(plan: _Plan, tops: SwathRamp) -> dict[str, str]:
+    items = {
+        "TOPS_DERAMPED": "YES",
+        "TOPS_ANNOTATION": Path(tops.annotation.path).name,
+        "TOPS_FIRST_LINE": str(tops.first_line),
+        "TOPS_FIRST_SAMPLE": str(tops.first_sample),
+    }
+    if plan.blind_azimuth is not None:
+        items["TOPS_BLIND_AZIMUTH_CENTROID"] = f"{plan.blind_azimuth.centroid:.5f}"
+        items["TOPS_BLIND_AZIMUTH_BAND_FRACTION"] = f"{plan.blind_azimuth.band_fraction:.5f}"
+        items["TOPS_BLIND_AZIMUTH_WINDOW"] = f"{plan.blind_azimuth.window:.4f}"
+    return {METADATA_PREFIX + key: value for key, value in items.items()}
+
+
+def _reramped(data: np.ndarray, tops: SwathRamp, plan: _Plan, first_col: int) -> np.ndarray:
+    """Output columns from ``first_col`` (all rows) reramped on the output grid."""
+    steps = (plan.az_filter.pixel_factor, plan.rg_filter.pixel_factor)
+    return tops.apply(data, 0.0, first_col * steps[1], sign=+1, step=steps)
 
 
 # --------------------------------------------------------------------------- raster
@@ -582,6 +680,7 @@ def decorrelate_raster(
     progress: ProgressFn | None = None,
     is_cancelled: CancelFn | None = None,
     point_target_pfa: float = DEFAULT_POINT_TARGET_PFA,
+    tops: SwathRamp | None = None,
 ) -> DecorrelationReport:
     """Whiten the speckle of an SLC raster, streaming it strip by strip.
 
@@ -613,6 +712,10 @@ def decorrelate_raster(
     point_target_pfa : float
         False-alarm probability of the local point-target rule (see
         :func:`decorrelate_array`); 0 disables it.
+    tops : SwathRamp, optional
+        For Sentinel-1 TOPS data: the annotation and where the raster lies in its swath. Bursts
+        are deramped when read (samples outside the valid window become nodata), the azimuth
+        band is the product's, and a complex output is reramped on the output grid.
 
     Returns
     -------
@@ -631,26 +734,37 @@ def decorrelate_raster(
         raise InputError(
             f"Unknown output format '{output_format}': use one of {', '.join(OUTPUT_FORMATS)}."
         )
-    progress = progress or (lambda fraction: None)
-    is_cancelled = is_cancelled or (lambda: False)
+    callbacks = Callbacks.of(progress, is_cancelled)
+    progress, check_cancel = callbacks.progress, callbacks.check_cancelled
     check_writable(output_path)
-
-    def check_cancel() -> None:
-        if is_cancelled():
-            raise Cancelled("Decorrelation cancelled by the user; no output was written.")
 
     with SlcSource(input_path, band, imag_band) as source:
         height, width = source.height, source.width
         _check_size(height, width)
+        read = source.read
+        if tops is not None:
+            _check_crop(tops, height, width)
+
+            def read(row: int, col: int, rows: int, cols: int) -> np.ndarray:
+                return _deramped(source.read(row, col, rows, cols), tops, row, col)
+
         plan = _estimate(
-            source.read,
+            read,
             height,
             width,
             point_target_factor,
             remove_oversampling,
             point_target_pfa,
+            tops,
         )
-        _refuse_tops(plan, source.metadata())
+        try:
+            _refuse_tops(plan, source.metadata(), tops)
+        except InputError as exc:
+            if tops is not None:
+                raise
+            from .io.sentinel1_safe import expected_annotation
+
+            raise InputError(f"{exc} {expected_annotation(input_path)}") from None
         progress(0.1)
         check_cancel()
         out_height = plan.az_filter.output_length
@@ -668,14 +782,14 @@ def decorrelate_raster(
             for row in range(0, height, strip_rows):
                 check_cancel()
                 rows = min(strip_rows, height - row)
-                strip = source.read(row, 0, rows, width)
+                strip = read(row, 0, rows, width)
                 above = below = None
                 if plan.detector.pfa > 0:  # the ring of the local rule reaches across strips
                     top = max(0, row - RING_OUTER)
-                    above = source.read(top, 0, row - top, width) if row > top else None
+                    above = read(top, 0, row - top, width) if row > top else None
                     bottom = min(height, row + rows + RING_OUTER)
                     below = (
-                        source.read(row + rows, 0, bottom - row - rows, width)
+                        read(row + rows, 0, bottom - row - rows, width)
                         if bottom > row + rows
                         else None
                     )
@@ -693,9 +807,11 @@ def decorrelate_raster(
                 georeferencing = georeferencing.resampled(*report.pixel_factors)
             metadata = dict(source.metadata())
             metadata.update(report.metadata())
+            if tops is not None:
+                metadata.update(_tops_metadata(plan, tops))
             dtype = np.complex64 if output_format == "complex" else np.float32
             targets = _output_targets(plan, store)
-            with RasterWriter(
+            writer = RasterWriter(
                 output_path,
                 width=out_width,
                 height=out_height,
@@ -704,11 +820,16 @@ def decorrelate_raster(
                 nodata=float("nan") if (invalid or source.has_nodata) else None,
                 metadata=metadata,
                 band_descriptions=[f"decorrelated {output_format}"],
-            ) as writer:
+            )
+            # Whole-column strips (the azimuth FFT needs complete lines), not tiles: the
+            # tiled runner does not fit, its cancel, progress and commit rules do.
+            with all_or_nothing([writer]):
                 for col in range(0, out_width, strip_cols):
                     check_cancel()
                     columns = scratch.read_columns(col)
                     filtered = _azimuth_pass(columns, col, plan, targets, correction)
+                    if tops is not None and output_format == "complex":
+                        filtered = _reramped(filtered, tops, plan, col)
                     writer.write(_convert(filtered, output_format), 0, col)
                     end = min(col + strip_cols, out_width)
                     if end % OUTPUT_TILE == 0 or end == out_width:

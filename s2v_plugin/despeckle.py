@@ -36,20 +36,21 @@ from .core.domain import (
     std_from_intensity,
     to_intensity,
 )
-from .core.errors import Cancelled, InputError
+from .core.errors import InputError
 from .core.intensity_scale import IntensityScale, scale_from_samples
 from .core.point_targets import DEFAULT_PFA, RING_OUTER, local_target_mask, prior_tail
 from .core.tiling import Tile, TilePlan, plan_tiles
 from .io.band_scan import scan_band
 from .io.gdal_cache import gdal_cache_limit
 from .io.input_description import InputDescription, describe_raster
-from .io.raster_source import BandInfo, RasterSource
-from .io.raster_writer import BLOCK_SIZE, RasterWriter, check_writable
+from .io.raster_source import ArraySource, BandInfo, RasterSource
+from .io.raster_writer import RasterWriter, check_writable
 from .io.windows import core_of, read_window
 from .provenance import UNITS, provenance_items
 from .runtime import memory
 from .runtime.models import default_model_path
 from .runtime.session import CUDA_PROVIDER, ModelSession
+from .tiled_run import ArrayOutput, Callbacks, all_or_nothing, run_tiles
 
 LOG = logging.getLogger(__name__)
 
@@ -79,30 +80,6 @@ class DespeckleReport:
     total_seconds: float
     output_domain: str
     point_target_pfa: float = 0.0
-
-
-class ArraySource:
-    """An in-memory 2-D array behind the reading interface of :class:`RasterSource`."""
-
-    def __init__(self, array: np.ndarray) -> None:
-        if array.ndim != 2:
-            raise InputError(f"Expected a 2-D image, got an array of shape {array.shape}.")
-        self._array = array
-        self.info = BandInfo(
-            width=array.shape[1],
-            height=array.shape[0],
-            band_count=1,
-            data_type=str(array.dtype),
-            is_complex=np.iscomplexobj(array),
-            nodata=None,
-            block_size=(array.shape[1], array.shape[0]),
-        )
-
-    def read(self, row: int, col: int, rows: int, cols: int) -> np.ndarray:
-        return self._array[row : row + rows, col : col + cols]
-
-    def read_indices(self, row_indices: np.ndarray, col_indices: np.ndarray) -> np.ndarray:
-        return self._array[np.ix_(row_indices, col_indices)]
 
 
 def scan_intensity(
@@ -208,8 +185,20 @@ def despeckle_tiles(
     list of TileResult
         One per tile, in order, cut to the tile's core.
     """
-    windows = np.stack([to_intensity(read_window(source, plan, tile), domain) for tile in tiles])
-    mean, std, targets = despeckler.estimate(windows)
+    windows = np.stack([read_window(source, plan, tile) for tile in tiles])
+    return despeckle_windows(despeckler, windows, tiles, domain, output_domain)
+
+
+def despeckle_windows(
+    despeckler: Despeckler,
+    windows: np.ndarray,
+    tiles,
+    domain: str,
+    output_domain: str,
+) -> list[TileResult]:
+    """Despeckle windows already read (``[N, H, W]`` in ``domain``, one per tile); see
+    :func:`despeckle_tiles`."""
+    mean, std, targets = despeckler.estimate(to_intensity(windows, domain))
     results = []
     for index, tile in enumerate(tiles):
         tile_mean = core_of(mean[index], tile)
@@ -285,18 +274,6 @@ def card_pfa(card) -> float:
     return float(getattr(card, "point_target_pfa", DEFAULT_PFA))
 
 
-def _stop_if_cancelled(is_cancelled: Callable[[], bool]) -> None:
-    if is_cancelled():
-        raise Cancelled("Cancelled by the user; the partial output was removed.")
-
-
-def _batches(plan: TilePlan, batch_pixels: int):
-    size = max(1, batch_pixels // (plan.window_rows * plan.window_cols))
-    tiles = plan.tiles
-    for start in range(0, len(tiles), size):
-        yield tiles[start : start + size]
-
-
 def _check_options(
     domain: str,
     looks: float | None,
@@ -361,21 +338,26 @@ def choose_tile(
     return choice.tile_size, min(BATCH_PIXELS, budget_pixels)
 
 
+#: What :func:`_run` can write, per output: ``"mean"``, ``"std"`` or ``"targets"`` (bytes).
+PRODUCTS = ("mean", "std", "targets")
+
+
 def _run(
     source,
     session: ModelSession,
+    outputs: list,
+    products: list[str],
+    *,
     domain: str,
     looks: float | None,
     tile_size: int,
     point_target_factor: float | None,
-    sinks: list[Callable],
-    flush: Callable[[], None],
-    progress: Callable[[float], None],
-    is_cancelled: Callable[[], bool],
+    callbacks: Callbacks,
     batch_pixels: int,
     point_target_pfa: float | None = None,
 ) -> DespeckleReport:
-    """Shared loop of :func:`despeckle_raster` and :func:`despeckle_array`."""
+    """Shared run of :func:`despeckle_raster` and :func:`despeckle_array`: scan, then the tiled
+    run writing ``products[i]`` (one of :data:`PRODUCTS`) into ``outputs[i]``."""
     started = time.perf_counter()
     card = session.card
     scene = prepare_scene(
@@ -385,26 +367,34 @@ def _run(
         looks,
         tile_size,
         point_target_factor,
-        lambda f: progress(SCAN_SHARE * f),
+        callbacks.part(0.0, SCAN_SHARE),
         point_target_pfa,
     )
     looks, scale, plan, output_domain = scene.looks, scene.scale, scene.plan, scene.output_domain
     despeckler = Despeckler(session, looks, scale)
-    point_targets, done = 0, 0
-    for batch in _batches(plan, batch_pixels):
-        _stop_if_cancelled(is_cancelled)
-        for result in despeckle_tiles(despeckler, source, plan, batch, domain, output_domain):
-            _stop_if_cancelled(is_cancelled)
-            tile = result.tile
-            point_targets += result.point_targets
-            for sink in sinks:
-                sink(tile, result.mean, result.std, result.targets)
-            done += 1
-            progress(SCAN_SHARE + (1 - SCAN_SHARE) * done / len(plan.tiles))
-            bottom = tile.row + tile.rows
-            row_done = tile.col + tile.cols == plan.width
-            if row_done and (bottom % BLOCK_SIZE == 0 or bottom == plan.height):
-                flush()  # whole output blocks only, so none is compressed twice
+    point_targets = 0
+    select = {
+        "mean": lambda result: result.mean,
+        "std": lambda result: result.std,
+        "targets": lambda result: target_mask_bytes(result.mean, result.targets),
+    }
+    pick = [select[product] for product in products]
+
+    def compute(tiles, windows):
+        nonlocal point_targets
+        results = despeckle_windows(despeckler, windows, tiles, domain, output_domain)
+        point_targets += sum(result.point_targets for result in results)
+        return [tuple(get(result) for get in pick) for result in results]
+
+    run_tiles(
+        source,
+        plan,
+        compute,
+        outputs,
+        callbacks=callbacks,
+        progress_range=(SCAN_SHARE, 1.0),
+        batch_pixels=batch_pixels,
+    )
     return DespeckleReport(
         model=card.summary(),
         execution_provider=session.provider,
@@ -572,9 +562,8 @@ def despeckle_raster(
     S2VError
         With an actionable message; no output file is left behind.
     """
-    progress = progress or (lambda fraction: None)
-    is_cancelled = is_cancelled or (lambda: False)
-    log = log or LOG.info
+    callbacks = Callbacks.of(progress, is_cancelled, log)
+    log = callbacks.log
     warn = warn or log
     _check_options(domain, looks, tile_size, auto=True, pfa=point_target_pfa)
     for path in filter(None, (output_path, uncertainty_path, point_targets_path)):
@@ -607,68 +596,48 @@ def despeckle_raster(
         georeferencing = source.georeferencing()
         width, height = source.info.width, source.info.height
         metadata = output_metadata(session, output_domain, band, description, point_target_factor)
+        outputs = [
+            (path, product, band_description(output_domain, what))
+            for path, product, what in (
+                (output_path, "mean", MEAN),
+                (uncertainty_path, "std", STD),
+                (point_targets_path, "targets", "point targets (1), other pixels (0)"),
+            )
+            if path
+        ]
         writers = [
             RasterWriter(
                 path,
-                width,
-                height,
-                1,
-                np.float32,
-                georeferencing,
-                nodata,
-                metadata,
-                [band_description(output_domain, what)],
+                width=width,
+                height=height,
+                dtype=np.uint8 if product == "targets" else np.float32,
+                georeferencing=georeferencing,
+                nodata=float(MASK_NODATA) if product == "targets" else nodata,
+                metadata=metadata,
+                band_descriptions=[description_text],
             )
-            for path, what in ((output_path, MEAN), (uncertainty_path, STD))
-            if path
+            for path, product, description_text in outputs
         ]
-        sinks = [lambda tile, mean, std, targets: writers[0].write(mean, tile.row, tile.col)]
-        if uncertainty_path:
-            sinks.append(lambda tile, mean, std, targets: writers[1].write(std, tile.row, tile.col))
-        for writer in writers:
-            writer.set_unit_type(UNITS[output_domain])
-        if point_targets_path:
-            mask_writer = RasterWriter(
-                point_targets_path,
-                width,
-                height,
-                1,
-                np.uint8,
-                georeferencing,
-                float(MASK_NODATA),
-                metadata,
-                ["point targets (1), other pixels (0)"],
-            )
-            writers.append(mask_writer)
-            sinks.append(
-                lambda tile, mean, std, targets: mask_writer.write(
-                    target_mask_bytes(mean, targets), tile.row, tile.col
-                )
-            )
-        try:
+        for writer, (_, product, _) in zip(writers, outputs):
+            if product != "targets":
+                writer.set_unit_type(UNITS[output_domain])
+        with all_or_nothing(writers):
             report = _run(
                 source,
                 session,
-                domain,
-                looks,
-                tile_size,
-                point_target_factor,
-                sinks,
-                lambda: [writer.flush() for writer in writers],
-                progress,
-                is_cancelled,
-                batch_pixels,
-                point_target_pfa,
+                writers,
+                [product for _, product, _ in outputs],
+                domain=domain,
+                looks=looks,
+                tile_size=tile_size,
+                point_target_factor=point_target_factor,
+                callbacks=callbacks,
+                batch_pixels=batch_pixels,
+                point_target_pfa=point_target_pfa,
             )
             for writer in writers:
                 for key, value in report_metadata(report).items():
                     writer.set_metadata_item(key, value)
-        except BaseException:
-            for writer in writers:
-                writer.abort()
-            raise
-        for writer in writers:
-            writer.commit()
     log(
         f"Despeckled {width}x{height} px in {report.tiles} tile(s) of {report.tile_size} px "
         f"(halo {report.halo}); scale {report.scale:.6g}, {report.point_targets} point target(s) "
@@ -699,28 +668,26 @@ def despeckle_array(
     source = ArraySource(image)
     session = ModelSession(resolve_model_path(model_path), device)
     tile_size, batch_pixels = choose_tile(session, tile_size, None, LOG.debug, image.shape[:2])
-    mean = np.full(image.shape, np.nan, dtype=np.float32)
-    std = np.full(image.shape, np.nan, dtype=np.float32)
-    targets = np.zeros(image.shape, dtype=bool)
-
-    def sink(tile, tile_mean, tile_std, tile_targets):
-        where = (slice(tile.row, tile.row + tile.rows), slice(tile.col, tile.col + tile.cols))
-        mean[where], std[where], targets[where] = tile_mean, tile_std, tile_targets
-
+    outputs = [
+        ArrayOutput(*image.shape),
+        ArrayOutput(*image.shape),
+        ArrayOutput(*image.shape, dtype=np.uint8, fill=MASK_NODATA),
+    ]
     report = _run(
         source,
         session,
-        domain,
-        looks,
-        tile_size,
-        point_target_factor,
-        [sink],
-        lambda: None,
-        lambda fraction: None,
-        lambda: False,
-        batch_pixels,
-        point_target_pfa,
+        outputs,
+        list(PRODUCTS),
+        domain=domain,
+        looks=looks,
+        tile_size=tile_size,
+        point_target_factor=point_target_factor,
+        callbacks=Callbacks(),
+        batch_pixels=batch_pixels,
+        point_target_pfa=point_target_pfa,
     )
+    mean, std = outputs[0].array, outputs[1].array
+    targets = outputs[2].array == 1
     if return_targets:
         return mean, std, report, targets
     return (mean, std, report) if return_std else mean
@@ -729,12 +696,14 @@ def despeckle_array(
 __all__ = [
     "AMPLITUDE",
     "INTENSITY",
+    "ArraySource",
     "DespeckleReport",
     "Scene",
     "TileResult",
     "despeckle_array",
     "despeckle_raster",
     "despeckle_tiles",
+    "despeckle_windows",
     "prepare_scene",
     "scan_intensity",
 ]

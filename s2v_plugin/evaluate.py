@@ -19,22 +19,24 @@ import numpy as np
 from .core import metrics
 from .core.classic_filters import FILTERS
 from .core.domain import AUTO, DOMAINS, INTENSITY, from_intensity, to_intensity
-from .core.errors import Cancelled, InputError, OutputError
+from .core.errors import InputError, OutputError
+from .core.tiling import plan_tiles
+from .io.gdal_context import gdal_exceptions
 from .io.input_description import describe_raster
-from .io.raster_source import RasterSource
+from .io.raster_source import ArraySource, RasterSource
 from .io.raster_writer import RasterWriter, check_writable
 from .provenance import provenance_items
+from .tiled_run import Callbacks, all_or_nothing, run_tiles
 
 LOG = logging.getLogger(__name__)
 
 #: Window size and count of the automatically found homogeneous windows.
 AUTO_WINDOW = 32
 AUTO_COUNT = 10
+#: Tile size of the ratio raster's write.
+RATIO_TILE = 1024
 #: A ratio mean outside this range means NOISY and DESPECKLED do not match (domain or scale).
 RATIO_MEAN_RANGE = (0.7, 1.4)
-#: Window of each classic filter in the comparison (the usual choices).
-COMPARISON_WINDOWS = {"lee_sigma": 9}
-COMPARISON_WINDOW = 7
 
 
 @dataclass(frozen=True)
@@ -106,11 +108,6 @@ class Evaluation:
     @property
     def automatic_areas(self) -> bool:
         return bool(self.areas) and self.areas[0].automatic
-
-
-def _stop_if_cancelled(is_cancelled: Callable[[], bool]) -> None:
-    if is_cancelled():
-        raise Cancelled("Cancelled by the user; the partial outputs were removed.")
 
 
 def automatic_areas(noisy: np.ndarray, size: int = AUTO_WINDOW, count: int = AUTO_COUNT):
@@ -209,8 +206,7 @@ def evaluate_arrays(
         With ``images`` holding the noisy, despeckled, ratio (and reference, classic) arrays
         for the report.
     """
-    progress = progress or (lambda fraction: None)
-    is_cancelled = is_cancelled or (lambda: False)
+    callbacks = Callbacks.of(progress, is_cancelled)
     noisy = np.asarray(noisy, dtype=np.float32)
     despeckled = np.asarray(despeckled, dtype=np.float32)
     if noisy.shape != despeckled.shape:
@@ -247,15 +243,15 @@ def evaluate_arrays(
                 automatic=area.automatic,
             )
         )
-    progress(0.2)
+    callbacks.progress(0.2)
     images = {"noisy": noisy, "despeckled": despeckled, "ratio": ratio}
     if reference is not None:
         images["reference"] = to_intensity(reference, domain)
     classic = []
     if compare_classic:
         for index, spec in enumerate(FILTERS):
-            _stop_if_cancelled(is_cancelled)
-            window = COMPARISON_WINDOWS.get(spec.key, COMPARISON_WINDOW)
+            callbacks.check_cancelled()
+            window = spec.default_window
             started = time.perf_counter()
             estimate = spec.function(noisy, window, looks)
             seconds = time.perf_counter() - started
@@ -263,7 +259,7 @@ def evaluate_arrays(
             method, _ = score_method(label, noisy, estimate, areas, reference, domain, seconds)
             classic.append(method)
             images[f"classic:{label}"] = estimate
-            progress(0.2 + 0.8 * (index + 1) / len(FILTERS))
+            callbacks.progress(0.2 + 0.8 * (index + 1) / len(FILTERS))
     return Evaluation(
         looks=float(looks),
         domain=domain,
@@ -317,6 +313,7 @@ def check_compatible(sources: dict[str, RasterSource]) -> None:
             )
 
 
+@gdal_exceptions()
 def polygon_areas(
     polygons: list[tuple[str, str]], georeferencing, width: int, height: int
 ) -> list[Area]:
@@ -434,9 +431,8 @@ def evaluate_rasters(
     S2VError
         With an actionable message; no output file is left behind.
     """
-    progress = progress or (lambda fraction: None)
-    is_cancelled = is_cancelled or (lambda: False)
-    log = log or LOG.info
+    callbacks = Callbacks.of(progress, is_cancelled, log)
+    progress, log = callbacks.progress, callbacks.log
     warn = warn or log
     if domain not in (*DOMAINS, AUTO):
         raise InputError(f"DOMAIN must be one of {(*DOMAINS, AUTO)}, not {domain!r}.")
@@ -477,7 +473,7 @@ def evaluate_rasters(
     if reference is not None and np.iscomplexobj(reference):  # |z|^2 or |z| in that domain
         reference = from_intensity(to_intensity(reference, domain), domain)
     height, width = noisy.shape
-    _stop_if_cancelled(is_cancelled)
+    callbacks.check_cancelled()
     if polygons:
         areas = polygon_areas(polygons, georeferencing, width, height)
         _check_area_sizes(areas, noisy, despeckled)
@@ -492,8 +488,8 @@ def evaluate_rasters(
         reference,
         domain,
         compare_classic,
-        progress=lambda f: progress(0.05 + 0.8 * f),
-        is_cancelled=is_cancelled,
+        progress=callbacks.part(0.05, 0.85),
+        is_cancelled=callbacks.is_cancelled,
     )
     ratio_mean = evaluation.despeckled.ratio_mean
     if not RATIO_MEAN_RANGE[0] <= ratio_mean <= RATIO_MEAN_RANGE[1]:
@@ -510,7 +506,7 @@ def evaluate_rasters(
         f"variance {evaluation.despeckled.ratio_variance:.4f}; "
         f"M-index {evaluation.despeckled.m_index.value:.2f}"
     )
-    _stop_if_cancelled(is_cancelled)
+    callbacks.check_cancelled()
     if ratio_path:
         metadata = provenance_items(
             noisy_kind.provenance,
@@ -519,7 +515,7 @@ def evaluate_rasters(
             noisy_domain=noisy_kind.domain,
             despeckled_domain=despeckled_kind.domain,
         )
-        _write_ratio(ratio_path, evaluation.images["ratio"], georeferencing, is_cancelled, metadata)
+        _write_ratio(ratio_path, evaluation.images["ratio"], georeferencing, callbacks, metadata)
     progress(0.9)
     if html_path:
         from .report.html import write_report
@@ -572,21 +568,25 @@ def _title(noisy_path: str, despeckled_path: str) -> str:
     return f"{Path(despeckled_path).name} vs {Path(noisy_path).name}"
 
 
-def _write_ratio(path: str, ratio: np.ndarray, georeferencing, is_cancelled, metadata) -> None:
+def _write_ratio(
+    path: str, ratio: np.ndarray, georeferencing, callbacks: Callbacks, metadata: dict
+) -> None:
     height, width = ratio.shape
-    with RasterWriter(
+    writer = RasterWriter(
         path,
-        width,
-        height,
-        1,
-        np.float32,
-        georeferencing,
-        float("nan"),
-        metadata,
-        ["ratio noisy / despeckled (intensity)"],
-    ) as writer:
-        writer.set_unit_type("ratio")
-        step = max(1, (1 << 22) // max(width, 1))
-        for row in range(0, height, step):
-            _stop_if_cancelled(is_cancelled)
-            writer.write(ratio[row : row + step], row, 0)
+        width=width,
+        height=height,
+        georeferencing=georeferencing,
+        nodata=float("nan"),
+        metadata=metadata,
+        band_descriptions=["ratio noisy / despeckled (intensity)"],
+    )
+    writer.set_unit_type("ratio")
+    with all_or_nothing([writer]):
+        run_tiles(
+            ArraySource(ratio),
+            plan_tiles(height, width, RATIO_TILE, 0),
+            lambda tiles, windows: [(window,) for window in windows],
+            [writer],
+            callbacks=Callbacks(is_cancelled=callbacks.is_cancelled),
+        )

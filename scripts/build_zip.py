@@ -1,6 +1,6 @@
 """Build the installable plugin zip: only what QGIS users need, under a 'speckle2void/' folder.
 
-Usage: python scripts/build_zip.py [output_dir]   (default: dist/)
+Usage: python -m scripts.build_zip [output_dir]   (default: dist/)
 """
 
 from __future__ import annotations

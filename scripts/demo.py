@@ -7,7 +7,7 @@
    ``qgis_process``;
 3. writes GeoTIFFs and a before/after PNG, and prints their paths.
 
-Usage: python scripts/demo.py [output_dir]
+Usage: python -m scripts.demo [output_dir]
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import numpy as np
 from osgeo import gdal
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from s2v_plugin.core.simulation import SpectralShape, simulate_correlated_slc  # noqa: E402
 

@@ -1,4 +1,9 @@
-"""Shared fixtures: the repository on sys.path, real SAR samples, and a headless QGIS.
+"""Shared fixtures: real SAR samples, a headless QGIS with this checkout's plugin, and
+``qgis_process``.
+
+The engine is imported as ``s2v_plugin`` from this checkout: pytest puts the checkout first on
+the path (``pythonpath`` in pyproject.toml), before any installed copy. The plugin is loaded
+into QGIS from this checkout too, under the name QGIS gives it (``speckle2void``).
 
 Test tiers skip themselves when their dependency is missing: QGIS tests need ``qgis.core``,
 ONNX tests need ``onnxruntime`` and ``onnx``, training tests need ``torch``, real-data tests need
@@ -11,6 +16,7 @@ training tests (``tests/test_training_*.py``). ``.ci/debian13`` sets it for the 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -19,10 +25,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAR_DATA = ROOT.parent / "shared" / "data" / "sar"
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-if str(Path(__file__).parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parent))
+QGIS_PYTHON_PLUGINS = Path("/usr/share/qgis/python/plugins")
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["PYTHONNOUSERSITE"] = "1"
@@ -37,6 +40,28 @@ def pytest_report_header(config):
     if SKIP_TRAINING:
         return "S2V_SKIP_TRAINING=1: the training tier (tests/test_training_*.py) is not collected"
     return None
+
+
+#: Under ``CI=true`` a missing tier dependency fails the run instead of skipping the tier; the
+#: one exception is the training tier's explicit ``S2V_SKIP_TRAINING=1`` (see above).
+CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(module: str):
+    """Import ``module`` for a test tier: skip the tier when it is missing, except under
+    ``CI=true``, where the import error fails the run (a CI that silently skipped QGIS,
+    onnxruntime or torch would pass without testing them)."""
+    if CI:
+        return importlib.import_module(module)
+    return pytest.importorskip(module)
+
+
+def require_binary_failed(name: str) -> None:
+    """A tier's program is missing: skip, or fail under ``CI=true``."""
+    message = f"{name} not found on PATH"
+    if CI:
+        pytest.fail(message + " (CI=true: the test tier must run)")
+    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")
@@ -55,24 +80,35 @@ def plugins_dir(tmp_path_factory) -> Path:
     return folder
 
 
+def import_package(name: str, folder: Path):
+    """Import the package in ``folder`` under ``name`` (as QGIS imports a plugin folder),
+    without adding anything to ``sys.path``."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(
+        name, folder / "__init__.py", submodule_search_locations=[str(folder)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture(scope="session")
 def qgis_app(plugins_dir):
     """A headless QgsApplication with Processing initialised and the plugin's provider loaded
     exactly as QGIS loads it (``classFactory`` then ``initProcessing``)."""
-    pytest.importorskip("qgis.core")
+    require("qgis.core")
     from qgis.core import QgsApplication
 
     QgsApplication.setPrefixPath("/usr", True)
     app = QgsApplication([], False)
     app.initQgis()
-    sys.path.insert(0, "/usr/share/qgis/python/plugins")
+    import_package("processing", QGIS_PYTHON_PLUGINS / "processing")
     from processing.core.Processing import Processing
 
     Processing.initialize()
-    sys.path.insert(0, str(plugins_dir))
-    import speckle2void
-
-    plugin = speckle2void.classFactory(None)
+    plugin = import_package(PLUGIN_NAME, plugins_dir / PLUGIN_NAME).classFactory(None)
     plugin.initProcessing()
     app._speckle2void_plugin = plugin  # keep the provider alive for the whole session
     yield app
@@ -116,7 +152,7 @@ def qgis_process(plugins_dir, tmp_path_factory):
 
     binary = shutil.which("qgis_process.bin")
     if binary is None:
-        pytest.skip("qgis_process.bin not found")
+        require_binary_failed("qgis_process.bin")
     profile = tmp_path_factory.mktemp("qgis_profile")
     runtime = profile / "runtime"
     runtime.mkdir(mode=0o700)

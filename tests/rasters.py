@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from osgeo import gdal, osr
 
-gdal.UseExceptions()
+from s2v_plugin.io.gdal_context import gdal_exceptions
 
 GEOTRANSFORM = (500000.0, 10.0, 0.0, 4600000.0, 0.0, -10.0)
 GDAL_TYPES = {
@@ -28,6 +28,7 @@ def wgs84_wkt() -> str:
     return srs.ExportToWkt()
 
 
+@gdal_exceptions()
 def write_raster(
     path,
     bands,
@@ -64,6 +65,7 @@ def write_raster(
     return str(path)
 
 
+@gdal_exceptions()
 def read_raster(path, band: int = 1) -> np.ndarray:
     dataset = gdal.Open(str(path))
     return dataset.GetRasterBand(band).ReadAsArray()

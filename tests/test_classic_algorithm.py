@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import glob
 import os
 
 import numpy as np
 import pytest
+from conftest import require
 from osgeo import gdal
 from rasters import gamma_scene, read_raster, write_raster
 
@@ -85,7 +85,7 @@ def test_cancel_stops_and_leaves_no_file(tmp_path, scene):
 
     with pytest.raises(Cancelled):
         classic_filter_raster(scene, str(out), tile_size=16, is_cancelled=cancel_after_two_tiles)
-    assert not out.exists() and glob.glob(str(tmp_path / "*partial*")) == []
+    assert not out.exists() and [n for n in os.listdir(tmp_path) if "partial" in n] == []
 
 
 def test_progress_is_monotone_and_reaches_one(tmp_path, scene):
@@ -105,7 +105,7 @@ def test_negative_input_is_refused_with_a_hint(tmp_path):
 
 
 def test_processing_run_filters_a_raster(processing_run, tmp_path, scene):
-    pytest.importorskip("qgis.core")
+    require("qgis.core")
     result = processing_run(
         ALG,
         {"INPUT": scene, "FILTER": 4, "WINDOW_SIZE": 5, "LOOKS": 1.0,
@@ -136,7 +136,7 @@ def test_even_window_is_refused_before_running(processing_run, tmp_path, scene):
 def test_bad_band_gets_a_clear_message(processing_run, tmp_path, scene):
     from qgis.core import QgsProcessingException
 
-    with pytest.raises(QgsProcessingException, match="[Bb]and"):
+    with pytest.raises(QgsProcessingException, match=r"Band 3 does not exist: .* choose 1 to 1\.$"):
         processing_run(ALG, {"INPUT": scene, "BAND": 3, "OUTPUT": str(tmp_path / "o.tif")})
 
 

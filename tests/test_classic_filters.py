@@ -89,8 +89,13 @@ def test_lee_leaves_nodata_as_nan_and_ignores_it_in_neighbours():
     out = cf.lee(image, 5, 1.0)
     assert np.isnan(out[7, 8])
     assert np.isfinite(np.delete(out.ravel(), 7 * image.shape[1] + 8)).all()
-    expected = cf.lee(np.where(np.isnan(image), 0, image), 5, 1.0)
-    assert out[0, 0] == pytest.approx(expected[0, 0], rel=1e-6)  # far from the hole
+    # at (7, 9) the 5 x 5 window holds the hole: its statistics use the 24 valid pixels only
+    window = image[5:10, 7:12].astype(np.float64)
+    valid = window[np.isfinite(window)]
+    assert valid.size == 24
+    mean, variance = valid.mean(), valid.var()
+    weight = np.clip(1.0 - 1.0 / (variance / mean**2), 0.0, 1.0)
+    assert out[7, 9] == pytest.approx(mean + weight * (image[7, 9] - mean), rel=1e-5)
 
 
 def test_lee_output_is_float32():
@@ -277,7 +282,7 @@ def test_each_filter_reads_no_more_than_its_halo(spec):
     from s2v_plugin.core.tiling import reflect_indices
 
     image = speckled((30, 33), seed=5)
-    options = {"point_threshold": 40.0} if spec.key == "lee_sigma" else {}
+    options = {spec.global_threshold.option: 40.0} if spec.global_threshold else {}
     full = spec.function(image, 7, 1.0, **options)
     halo = spec.halo(7, **options)
     r0, c0, rows, cols = 11, 4, 9, 12  # a core away from, and one touching, the edges

@@ -33,11 +33,9 @@ def test_enum_options_take_the_name_in_lower_case_or_the_index():
 
 
 def test_defaults_are_the_algorithms_defaults():
-    from s2v_plugin.despeckle import DEFAULT_TILE_SIZE
-
     args = parse("despeckle", "a.tif")
     assert (args.tile_size, args.domain, args.device, args.looks) == (
-        DEFAULT_TILE_SIZE, "auto", "auto", None,
+        None, "auto", "auto", None,
     )  # fmt: skip
     assert parse("decorrelate", "a.tif").remove_oversampling is True
     assert parse("decorrelate", "a.tif", "--no-remove-oversampling").remove_oversampling is False
@@ -48,7 +46,7 @@ def test_defaults_are_the_algorithms_defaults():
     [
         ["despeckle", "a.tif", "--domain", "decibel"],
         ["despeckle", "a.tif", "--domain", "3"],
-        ["despeckle", "a.tif", "--tile-size", "8"],
+        ["despeckle", "a.tif", "--tile-size", "-1"],
         ["despeckle", "a.tif", "--looks", "many"],
         ["despeckle"],
         ["sharpen", "a.tif"],
@@ -65,7 +63,7 @@ def test_help_shows_examples_and_exit_codes():
     text = build_parser()._subparsers._group_actions[0].choices["despeckle"].format_help()
     assert "speckle2void despeckle scene.tif -o scene_despeckled.tif" in text
     assert "Exit codes: 0" in text
-    assert "--tile-size" in text and "[TILE_SIZE; default: 1024]" in text
+    assert "--tile-size" in text and "[TILE_SIZE; default: empty]" in text
 
 
 def test_a_folder_is_expanded_to_its_rasters_but_not_to_earlier_outputs(tmp_path):
@@ -134,3 +132,13 @@ def test_python_dash_m_runs_the_command_line():
     assert result.returncode == 0
     for name in ("decorrelate", "despeckle", "classicfilter", "evaluate"):
         assert name in result.stdout
+
+
+def test_the_package_installs_the_speckle2void_command_and_a_dask_extra():
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    module, _, name = project["scripts"]["speckle2void"].partition(":")
+    import importlib
+
+    assert callable(getattr(importlib.import_module(module), name))
+    assert any(r.startswith("dask[distributed]") for r in project["optional-dependencies"]["dask"])

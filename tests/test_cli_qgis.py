@@ -13,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require
 
-pytest.importorskip("qgis.core")
-pytest.importorskip("onnxruntime")
-pytest.importorskip("onnx")
+require("qgis.core")
+require("onnxruntime")
+require("onnx")
 
 from onnx_models import neighbour_mean_model  # noqa: E402
 from rasters import gamma_scene, read_raster, write_raster  # noqa: E402
@@ -54,9 +55,6 @@ def test_every_algorithm_parameter_is_an_option_with_the_same_default(qgis_app, 
             assert option.choices.index(option.default) == _default(parameter), key
         elif key == "MODEL":  # the algorithm shows the shipped model's path; the engine's None
             assert option.default is None
-        elif (command.algorithm, key) == ("speckle2void:despeckle", "TILE_SIZE"):
-            # the algorithm's empty TILE_SIZE is chosen from its memory budget; the cluster's 1024
-            assert _default(parameter) in (None, "", 0) and option.default > 0
         else:
             assert option.default == _default(parameter) or (
                 option.default is None and _default(parameter) in (None, "")
@@ -68,7 +66,7 @@ def test_every_algorithm_parameter_is_an_option_with_the_same_default(qgis_app, 
 @pytest.fixture(scope="module")
 def dask_cluster(tmp_path_factory):
     """A scheduler and one worker started with the ``dask`` command, as a user would."""
-    pytest.importorskip("distributed")
+    require("distributed")
     dask = shutil.which("dask", path=os.path.dirname(sys.executable)) or shutil.which("dask")
     if dask is None:
         pytest.skip("the dask command is not installed")
@@ -130,7 +128,7 @@ def test_despeckle_with_a_scheduler_runs_on_the_cluster_with_the_same_result(
 def test_an_unreachable_scheduler_is_a_processing_error(processing_run, tmp_path):
     from qgis.core import QgsProcessingException
 
-    pytest.importorskip("distributed")
+    require("distributed")
     scene = write_raster(tmp_path / "scene.tif", gamma_scene((20, 20)))
     model = neighbour_mean_model(tmp_path / "model.onnx")
     with pytest.raises(QgsProcessingException, match="Cannot reach the Dask scheduler"):

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require
 
-pytest.importorskip("onnxruntime")
-pytest.importorskip("onnx")
-distributed = pytest.importorskip("distributed")
+require("onnxruntime")
+require("onnx")
+distributed = require("distributed")
 
 from onnx_models import neighbour_mean_model, slow_neighbour_model  # noqa: E402
 from osgeo import gdal  # noqa: E402
@@ -286,4 +287,17 @@ def test_the_shipped_model_gives_the_same_output_on_the_cluster(tmp_path, client
     job = DespeckleJob(source, str(tmp_path / "out.tif"), tile_size=64, device="cpu")
     [outcome] = run_jobs(client, [job])
     assert outcome.status == "done", outcome.error
+    assert_same_raster(str(tmp_path / "out.tif"), str(tmp_path / "ref.tif"))
+
+
+def test_workers_choose_the_tile_from_the_memory_budget_like_despeckle_raster(
+    tmp_path, client, models
+):
+    source = write_raster(tmp_path / "in.tif", gamma_scene((700, 600), seed=8))
+    options = dict(model_path=models["wide"], memory_budget_mb=150.0, precision="fp32")
+    report = despeckle_raster(source, str(tmp_path / "ref.tif"), **options)
+    [outcome] = run_jobs(client, [DespeckleJob(source, str(tmp_path / "out.tif"), **options)])
+    assert outcome.status == "done", outcome.error
+    assert 1 < outcome.details["tiles"] == report.tiles  # the budget forced several tiles
+    assert outcome.details["tile_size"] == report.tile_size
     assert_same_raster(str(tmp_path / "out.tif"), str(tmp_path / "ref.tif"))

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 
 import numpy as np
 import pytest
+from conftest import require
 
-pytest.importorskip("qgis.core")
+require("qgis.core")
 
 from osgeo import gdal  # noqa: E402
 from rasters import read_raster, utm_wkt, write_raster  # noqa: E402
 
 from s2v_plugin.core.simulation import SpectralShape, simulate_correlated_slc  # noqa: E402
 from s2v_plugin.decorrelate import decorrelate_raster  # noqa: E402
+from s2v_plugin.tiled_run import CANCELLED  # noqa: E402
 
 ALG = "speckle2void:decorrelate"
 AZIMUTH = SpectralShape(0.7, 0.75, 0.17)
@@ -65,6 +68,9 @@ def test_decorrelate_is_registered_with_its_public_parameters(qgis_app):
         "REMOVE_OVERSAMPLING",
         "POINT_TARGET_PFA",
         "POINT_TARGET_FACTOR",
+        "ANNOTATION",
+        "FIRST_LINE",
+        "FIRST_SAMPLE",
         "OUTPUT",
     ]
 
@@ -196,7 +202,7 @@ def test_cancel_leaves_no_output(processing_run, tmp_path, slc_path):
     feedback.progressChanged.connect(lambda value: value > 5 and feedback.cancel())
     out = tmp_path / "o.tif"
 
-    with pytest.raises(QgsProcessingException, match="cancelled"):
+    with pytest.raises(QgsProcessingException, match=f"^{re.escape(CANCELLED)}$"):
         processing_run(ALG, {"INPUT": slc_path, "OUTPUT": str(out)}, feedback)
 
     assert not out.exists() and _leftovers(tmp_path) == []
@@ -239,7 +245,7 @@ def test_tops_sample_is_refused_with_the_deramp_instruction(processing_run, tmp_
         },
     )
 
-    assert "TOPS" in message and "Deramp" in message
+    assert "TOPS" in message and "ANNOTATION" in message and "annotation expected" in message
     assert not (tmp_path / "o.tif").exists()
 
 

@@ -246,8 +246,14 @@ def test_nodata_with_oversampling_removed_maps_to_the_nearest_output_pixels():
     assert np.all(np.isfinite(out[:, int(97 / factor) + 1 :]))
 
 
-def test_default_removes_oversampling():
-    assert DEFAULT_REMOVE_OVERSAMPLING is True
+def test_by_default_the_oversampling_is_removed():
+    slc = _slc(SpectralShape(0.8, 0.75), SpectralShape(0.8, 0.8), seed=19)
+
+    out, report = decorrelate_array(slc)  # no remove_oversampling argument: the default
+
+    assert report.oversampling_removed and DEFAULT_REMOVE_OVERSAMPLING
+    assert out.shape[0] == pytest.approx(SIZE * 0.75, abs=3)
+    assert out.shape[1] == pytest.approx(SIZE * 0.8, abs=3)
 
 
 def test_report_metadata_holds_the_estimates_as_strings():

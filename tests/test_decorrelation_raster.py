@@ -7,16 +7,15 @@ import os
 
 import numpy as np
 import pytest
+from conftest import require
 
-gdal = pytest.importorskip("osgeo.gdal")
+gdal = require("osgeo.gdal")
 
 from rasters import wgs84_wkt, write_raster  # noqa: E402
 
 from s2v_plugin.core.errors import Cancelled, InputError, OutputError  # noqa: E402
 from s2v_plugin.core.simulation import SpectralShape, simulate_correlated_slc  # noqa: E402
 from s2v_plugin.decorrelate import decorrelate_array, decorrelate_raster  # noqa: E402
-
-gdal.UseExceptions()
 
 AZIMUTH = SpectralShape(0.7, 0.75, 0.17)
 RANGE = SpectralShape(1.0, 0.8, 0.0)

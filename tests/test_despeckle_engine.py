@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import glob
 import os
 
 import numpy as np
 import pytest
+from conftest import require
 
-pytest.importorskip("onnxruntime")
-pytest.importorskip("onnx")
+require("onnxruntime")
+require("onnx")
 
-from onnx_models import expected_neighbour_posterior, neighbour_mean_model, pooled_model  # noqa: E402
+from onnx_models import (  # noqa: E402
+    expected_neighbour_posterior,
+    neighbour_mean_model,
+    pooled_model,
+    slow_neighbour_model,
+)
 from osgeo import gdal  # noqa: E402
 from rasters import gamma_scene, read_raster, wgs84_wkt, write_raster  # noqa: E402
 
@@ -37,7 +42,8 @@ def wide_model(tmp_path_factory):
 
 
 def leftovers(folder):
-    return sorted(glob.glob(os.path.join(str(folder), "*partial*")))
+    """Temporary files beside the outputs (hidden: ``.NAME.*.partial.tif``)."""
+    return sorted(name for name in os.listdir(folder) if "partial" in name)
 
 
 def test_posterior_mean_matches_the_hand_computed_estimate(model):
@@ -80,6 +86,13 @@ def test_point_targets_keep_their_value_and_do_not_bleed(model):
         result = despeckle_array(image, model, **rule)
         assert result[25, 25] == image[25, 25]
         assert result[25, 26] < 100 * np.median(image)
+    # the global rule clips the target to 50 x the median before the network: its neighbours
+    # see exactly that clipped value, nothing of the target's own brightness
+    result = despeckle_array(image, model, point_target_factor=50, point_target_pfa=0)
+    expected = expected_neighbour_posterior(np.minimum(image, 50 * np.median(image)))
+    others = np.ones(image.shape, bool)
+    others[25, 25] = False
+    np.testing.assert_allclose(result[others], expected[others], rtol=1e-4)
 
 
 def test_nodata_and_nan_are_written_as_nodata(tmp_path, model):
@@ -156,10 +169,79 @@ def test_uncertainty_is_the_posterior_standard_deviation(tmp_path, model):
     np.testing.assert_allclose(read_raster(tmp_path / "s.tif"), std, rtol=1e-5)
 
 
-def test_a_raster_smaller_than_the_receptive_field_is_padded_and_processed(wide_model):
+def test_a_raster_smaller_than_the_receptive_field_is_mirrored_and_processed(wide_model):
     image = gamma_scene((5, 7), seed=9)
-    result = despeckle_array(image, wide_model)
-    assert result.shape == (5, 7) and np.isfinite(result).all()
+    result = despeckle_array(image, wide_model, point_target_factor=0, point_target_pfa=0)
+    np.testing.assert_allclose(result, expected_neighbour_posterior(image), rtol=2e-5)
+
+
+NO_TARGETS = {"point_target_factor": 0, "point_target_pfa": 0}
+
+
+@pytest.mark.parametrize("tile_size", [32, 45, 64])
+def test_tiled_equals_untiled_with_a_halo_equal_to_the_true_receptive_field(tmp_path, tile_size):
+    """The neighbour model reads exactly 1 pixel around each output and declares 1."""
+    exact = neighbour_mean_model(tmp_path / "exact.onnx", receptive_field=1)
+    image = gamma_scene((131, 97), seed=11)
+    whole = despeckle_array(image, exact, tile_size=4096, **NO_TARGETS)
+    tiled = despeckle_array(image, exact, tile_size=tile_size, **NO_TARGETS)
+    np.testing.assert_allclose(tiled, whole, rtol=1e-5)
+    np.testing.assert_allclose(whole, expected_neighbour_posterior(image), rtol=2e-5)
+
+
+def test_a_halo_narrower_than_the_true_receptive_field_changes_tile_borders(tmp_path):
+    """The check above can fail: declaring 0 for a model that reads 1 pixel breaks tiling."""
+    short = neighbour_mean_model(tmp_path / "short.onnx", receptive_field=0)
+    image = gamma_scene((131, 97), seed=11)
+    whole = despeckle_array(image, short, tile_size=4096, **NO_TARGETS)
+    tiled = despeckle_array(image, short, tile_size=32, **NO_TARGETS)
+    assert np.max(np.abs(tiled - whole) / whole) > 1e-2
+
+
+@pytest.mark.slow
+def test_the_shipped_model_gives_the_same_result_tiled_and_untiled():
+    from s2v_plugin.runtime.models import default_model_path
+
+    shipped = default_model_path()
+    assert shipped is not None, "the shipped model is missing"
+    image = gamma_scene((96, 80), seed=12)
+    whole = despeckle_array(image, shipped, tile_size=4096)
+    tiled = despeckle_array(image, shipped, tile_size=32)
+    assert np.max(np.abs(tiled - whole) / np.abs(whole)) <= 1e-4
+
+
+KILLED_RUN = """
+import sys
+from s2v_plugin.despeckle import despeckle_raster
+despeckle_raster(sys.argv[1], sys.argv[2], model_path=sys.argv[3], tile_size=32, batch_pixels=1,
+                 domain="intensity", looks=1)
+"""
+
+
+def test_the_next_run_removes_the_partial_file_of_a_killed_run(tmp_path, model):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+
+    slow = slow_neighbour_model(tmp_path / "slow.onnx")
+    source = write_raster(tmp_path / "in.tif", gamma_scene((512, 512), seed=13))
+    output = tmp_path / "out.tif"
+    run = subprocess.Popen([sys.executable, "-c", KILLED_RUN, source, str(output), slow], cwd=ROOT)
+    deadline = time.monotonic() + 120
+    while not leftovers(tmp_path) and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    stale = leftovers(tmp_path)
+    assert run.returncode == -signal.SIGKILL and stale, "the run ended before it could be killed"
+    assert not output.exists()
+
+    despeckle_raster(source, str(output), model_path=model, domain="intensity", looks=1)
+
+    assert output.exists() and leftovers(tmp_path) == []
 
 
 def test_progress_is_monotone_within_0_and_1(tmp_path, model):

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require
 
-pytest.importorskip("qgis.core")
-pytest.importorskip("onnxruntime")
+require("qgis.core")
+require("onnxruntime")
 
 from osgeo import gdal  # noqa: E402
 from rasters import read_raster, write_raster  # noqa: E402

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import require
 
 from s2v_plugin.core import metrics
 from s2v_plugin.core.errors import InputError
@@ -109,7 +110,7 @@ def test_psnr_matches_the_closed_form():
 
 
 def test_ssim_is_one_for_identical_images_and_matches_scikit_image():
-    skimage_metrics = pytest.importorskip("skimage.metrics")
+    skimage_metrics = require("skimage.metrics")
     rng = np.random.default_rng(0)
     reference = rng.uniform(0, 255, (48, 40))
     estimate = reference + rng.normal(0, 20, reference.shape)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, qgis_process_env
+from conftest import qgis_process_env, require_binary_failed
 
-sys.path.insert(0, str(ROOT / "scripts"))
-import build_zip  # noqa: E402
+from scripts import build_zip
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +32,7 @@ def test_zip_holds_the_plugin_and_nothing_for_developers(plugin_zip):
 def test_unzipped_plugin_loads_in_a_fresh_plugins_folder(plugin_zip, tmp_path):
     binary = shutil.which("qgis_process.bin")
     if binary is None:
-        pytest.skip("qgis_process.bin not found")
+        require_binary_failed("qgis_process.bin")
     plugins = tmp_path / "plugins"
     zipfile.ZipFile(plugin_zip).extractall(plugins)
     runtime = tmp_path / "runtime"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import require
 from scipy.ndimage import gaussian_filter
 
-pytest.importorskip("onnxruntime")
+require("onnxruntime")
 
 from s2v_plugin.despeckle import despeckle_array  # noqa: E402
 from s2v_plugin.runtime.models import default_model_path  # noqa: E402

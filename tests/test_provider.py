@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import require
 
-pytest.importorskip("qgis.core")
-
-EXPECTED_IDS = {"speckle2void:despeckle"}
+require("qgis.core")
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +22,32 @@ def test_provider_is_registered_with_name_and_icon(provider):
     assert not provider.icon().isNull()
 
 
-def test_expected_algorithms_are_registered(provider):
-    ids = {algorithm.id() for algorithm in provider.algorithms()}
-    assert EXPECTED_IDS <= ids
+def declared_algorithms():
+    """The provider's one list of (module, class), imported from the plugin QGIS loaded."""
+    import importlib
+
+    return importlib.import_module("speckle2void.processing_provider.provider").ALGORITHMS
+
+
+def test_every_declared_algorithm_is_registered(provider):
+    """The provider logs and skips an algorithm that fails to load: none may be missing."""
+    import importlib
+
+    expected = set()
+    for module_name, class_name in declared_algorithms():
+        module = importlib.import_module(f"speckle2void.processing_provider.{module_name}")
+        expected.add(f"speckle2void:{getattr(module, class_name)().name()}")
+    registered = {algorithm.id() for algorithm in provider.algorithms()}
+    assert registered == expected
+    assert len(registered) == len(declared_algorithms())
+
+
+def test_every_algorithm_module_is_declared(qgis_app):
+    """A new ``*_algorithm.py`` must be added to the provider's list (and so to these tests)."""
+    from conftest import ROOT
+
+    modules = {path.stem for path in (ROOT / "processing_provider").glob("*_algorithm.py")}
+    assert modules == {module_name for module_name, _ in declared_algorithms()}
 
 
 def test_algorithms_follow_qgis_help_and_description_rules(provider):

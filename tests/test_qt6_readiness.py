@@ -19,7 +19,7 @@ import importlib
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, require
 
 COMPAT = ROOT / "processing_provider" / "qgis_compat.py"
 SKIP_DIRS = {".venv", ".git", "build", "dist", "__pycache__", "runs", "demo_output"}
@@ -199,7 +199,7 @@ def test_static_scan_accepts_the_portable_spellings():
 
 
 def test_unscoped_enum_scan_catches_unscoped_members_and_accepts_scoped_ones():
-    pytest.importorskip("qgis.core")
+    require("qgis.core")
     bad = (
         "from qgis.core import Qgis, QgsFeatureSink\n"
         "from qgis.PyQt.QtCore import Qt\n"
@@ -228,7 +228,7 @@ def test_tree_has_no_pyqt5_only_removed_or_deprecated_api():
 
 
 def test_tree_uses_only_scoped_enum_members():
-    pytest.importorskip("qgis.core")
+    require("qgis.core")
     problems = []
     for path in python_files():
         source = path.read_text(encoding="utf-8")

@@ -72,10 +72,10 @@ def test_the_card_figure_is_used_and_unknown_models_get_the_conservative_default
         )
 
 
-def test_cpu_sessions_plan_no_memory_pattern_and_keep_no_arena():
+def test_cpu_sessions_plan_no_memory_pattern_but_keep_the_arena():
     settings = session_settings(0)
     assert settings["enable_mem_pattern"] is False
-    assert settings["enable_cpu_mem_arena"] is False
+    assert settings.get("enable_cpu_mem_arena", True) is True
     assert "intra_op_num_threads" not in settings
     assert session_settings(3)["intra_op_num_threads"] == 3
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import require
 
-torch = pytest.importorskip("torch")
+torch = require("torch")
 
 from training.blindspot import CausalConv, CausalDown, RotatedBlindSpot, Up, rot90  # noqa: E402
 from training.model import CausalUNet, ModelConfig, build_model  # noqa: E402

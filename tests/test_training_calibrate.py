@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import require
 
-torch = pytest.importorskip("torch")
+torch = require("torch")
 from scipy import stats  # noqa: E402
 
 from training.calibrate import apply_offsets, calibration_data, fit_offsets  # noqa: E402

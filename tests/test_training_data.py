@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import require
 
-pytest.importorskip("skimage")
+require("skimage")
 
 from s2v_plugin.core.intensity_scale import scale_from_samples  # noqa: E402
 from training.data import (  # noqa: E402

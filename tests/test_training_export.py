@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require
 
-torch = pytest.importorskip("torch")
-ort = pytest.importorskip("onnxruntime")
-pytest.importorskip("onnx")
+torch = require("torch")
+ort = require("onnxruntime")
+require("onnx")
 
 from s2v_plugin.runtime.model_card import INPUT_NAME, OUTPUT_NAMES, card_from_metadata  # noqa: E402
 from training.export import export_onnx, make_card, onnx_parity  # noqa: E402

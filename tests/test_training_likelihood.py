@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
+from conftest import require
 
-torch = pytest.importorskip("torch")
+torch = require("torch")
 
 from training.likelihood import checkpoint_scores, main, patch_sets  # noqa: E402
 from training.model import ModelConfig, build_model  # noqa: E402

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require
 
-torch = pytest.importorskip("torch")
+torch = require("torch")
 
 from training.data import DataConfig, PatchSampler, Scene, prepare_scene  # noqa: E402
 from training.train import evaluate_nll, learning_rate, load_config, main  # noqa: E402

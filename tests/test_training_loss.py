@@ -6,8 +6,9 @@ import math
 
 import numpy as np
 import pytest
+from conftest import require
 
-torch = pytest.importorskip("torch")
+torch = require("torch")
 from scipy import integrate, stats  # noqa: E402
 
 from training.loss import (  # noqa: E402

@@ -22,15 +22,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from training.data import DataConfig, PatchSampler  # noqa: E402
 from training.loss import masked_mean, neg_log_marginal  # noqa: E402

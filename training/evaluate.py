@@ -29,14 +29,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from s2v_plugin.core.classic_filters import lee  # noqa: E402
 from s2v_plugin.core.metrics import (  # noqa: E402

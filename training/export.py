@@ -23,8 +23,6 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from s2v_plugin.core.point_targets import DEFAULT_PFA  # noqa: E402
 from s2v_plugin.runtime.model_card import (  # noqa: E402

@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from training.data import DataConfig  # noqa: E402
 from training.train import evaluate_nll, validation_batch  # noqa: E402

@@ -18,7 +18,6 @@ import math
 import os
 import platform
 import signal
-import sys
 import time
 from pathlib import Path
 
@@ -26,8 +25,6 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from training.data import DataConfig, PatchSampler  # noqa: E402
 from training.loss import neg_log_marginal, speckle2void_loss  # noqa: E402

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..core.classic_filters import FILTERS
+from ..core.classic_filters import FILTERS, FROST_DAMPING
 from ..core.domain import AUTO, DOMAIN_OPTIONS
-from ..runtime.session import DEVICES
+from ..runtime.memory import DEFAULT_BUDGET_MB
+from ..runtime.session import DEVICES, PRECISIONS
 
 
 @dataclass(frozen=True)
@@ -93,19 +94,20 @@ def _despeckle_job(input_path: str, outputs: dict, values: dict):
         uncertainty_path=outputs.get("OUTPUT_UNCERTAINTY"),
         point_target_factor=values["point_target_factor"],
         point_target_pfa=values["point_target_pfa"],
+        memory_budget_mb=values["memory_budget_mb"],
+        threads=values["threads"],
+        precision=values["precision"],
     )
 
 
 def _classic_job(input_path: str, outputs: dict, values: dict):
     from ..classic import classic_filter_raster
     from ..cluster.runner import FileJob
+    from ..core.classic_filters import filter_spec
 
     key = values["filter"]
-    options = {}
-    if key == "frost":  # the algorithm passes each filter its own advanced parameter
-        options["damping"] = values["damping"]
-    elif key == "lee_sigma":
-        options["sigma"] = values["sigma"]
+    # as the algorithm does: each filter gets its own advanced parameters (FilterSpec.parameters)
+    options = {option: values[name.lower()] for name, option in filter_spec(key).parameters}
     kwargs = dict(
         input_path=input_path,
         output_path=outputs["OUTPUT"],
@@ -122,8 +124,16 @@ def _classic_job(input_path: str, outputs: dict, values: dict):
 
 def _decorrelate_job(input_path: str, outputs: dict, values: dict):
     from ..cluster.runner import FileJob
-    from ..decorrelate import decorrelate_raster
+    from ..io.sentinel1_safe import is_safe_input
+    from ..sentinel1 import decorrelate_measurement, decorrelate_sentinel1
 
+    if is_safe_input(input_path):  # a Sentinel-1 SAFE product: deramp, decorrelate, deburst
+        kwargs = dict(
+            input_path=input_path,
+            output_path=outputs["OUTPUT"],
+            output_format=values["output_format"],
+        )
+        return FileJob(input_path, (outputs["OUTPUT"],), decorrelate_sentinel1, kwargs)
     kwargs = dict(
         input_path=input_path,
         output_path=outputs["OUTPUT"],
@@ -133,8 +143,11 @@ def _decorrelate_job(input_path: str, outputs: dict, values: dict):
         point_target_factor=values["point_target_factor"],
         point_target_pfa=values["point_target_pfa"],
         remove_oversampling=values["remove_oversampling"],
+        annotation=values["annotation"],
+        first_line=values["first_line"],
+        first_sample=values["first_sample"],
     )
-    return FileJob(input_path, (outputs["OUTPUT"],), decorrelate_raster, kwargs)
+    return FileJob(input_path, (outputs["OUTPUT"],), decorrelate_measurement, kwargs)
 
 
 def despeckled_partner(input_path: str) -> str:
@@ -187,7 +200,6 @@ def _commands() -> dict[str, Command]:
         DEFAULT_REMOVE_OVERSAMPLING,
         OUTPUT_FORMATS,
     )
-    from ..despeckle import DEFAULT_TILE_SIZE, MIN_TILE_SIZE
 
     despeckle = Command(
         name="despeckle",
@@ -210,10 +222,27 @@ def _commands() -> dict[str, Command]:
             Option(
                 "TILE_SIZE",
                 "int",
-                DEFAULT_TILE_SIZE,
-                minimum=MIN_TILE_SIZE,
-                help="tile core size in pixels; never changes the result",
+                None,
+                minimum=0,
+                help="tile core size in pixels (empty or 0: the largest that fits the memory "
+                "budget on each worker); never changes the result",
             ),
+            Option(
+                "MEMORY_BUDGET_MB",
+                "float",
+                None,
+                minimum=1.0,
+                help=f"memory budget of one worker thread in MB (empty: {DEFAULT_BUDGET_MB}, at "
+                "most half the worker's free RAM)",
+            ),
+            Option(
+                "THREADS",
+                "int",
+                0,
+                minimum=0,
+                help="onnxruntime threads per worker task (0: one per Dask worker thread)",
+            ),
+            Option("PRECISION", "enum", PRECISIONS[0], PRECISIONS, help="network precision"),
             Option("DEVICE", "enum", DEVICES[0], DEVICES, help="execution device of every worker"),
             Option(
                 "POINT_TARGET_PFA",
@@ -272,7 +301,7 @@ def _commands() -> dict[str, Command]:
                 minimum=0.01,
                 help="number of looks of the input (default: 1 for complex data, else estimated)",
             ),
-            Option("DAMPING", "float", 2.0, minimum=0.0, help="Frost damping factor"),
+            Option("DAMPING", "float", FROST_DAMPING, minimum=0.0, help="Frost damping factor"),
             Option("SIGMA", "float", 0.9, minimum=0.05, help="Lee Sigma level"),
             Option(
                 "TILE_SIZE",
@@ -327,12 +356,23 @@ def _commands() -> dict[str, Command]:
                 help="deprecated, used only when POINT_TARGET_PFA is 0: brighter than this "
                 "times the median (0: off)",
             ),
+            Option(
+                "ANNOTATION",
+                "path",
+                None,
+                help="Sentinel-1 TOPS: the swath's annotation XML (found beside a SAFE's TIFF)",
+            ),
+            Option("FIRST_LINE", "int", 0, minimum=0, help="TOPS crop: its first swath line"),
+            Option("FIRST_SAMPLE", "int", 0, minimum=0, help="TOPS crop: its first swath sample"),
         ),
         outputs={"OUTPUT": "decorrelated"},
         build=_decorrelate_job,
         examples=(
             "speckle2void decorrelate slc.tif",
             "speckle2void decorrelate slc.tif --output-format intensity -o slc_white.tif",
+            "speckle2void decorrelate crop.tif --annotation s1a-iw3-slc-vv.xml --first-line 9800 "
+            "--first-sample 11000",
+            "speckle2void decorrelate S1A_IW_SLC__1SDV_....SAFE --output-format intensity",
         ),
     )
     evaluate = Command(
@@ -377,9 +417,6 @@ NOT_OFFERED = {
     "speckle2void:despeckle": {
         "OUTPUT_POINT_TARGETS": "the point-target mask is not written by the cluster runner yet; "
         "use the algorithm in QGIS for it (the count is in the summary)",
-        "MEMORY_BUDGET_MB": "cluster workers take TILE_SIZE (default 1024), not a memory budget",
-        "THREADS": "the cluster runs one onnxruntime thread per Dask worker thread",
-        "PRECISION": "cluster workers run the fp32 model",
     },
     "speckle2void:evaluate": {
         "AREAS": "homogeneous areas come from a vector layer; the command finds them automatically",

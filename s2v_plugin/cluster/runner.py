@@ -206,9 +206,21 @@ def run_jobs(
                 state, role = roles.pop(future.key)
                 if state.finished:
                     continue
-                result = future.result() if future.status == "finished" else None
-                if future.status != "finished":
-                    fail(state, future.exception() if future.status == "error" else Cancelled())
+                status = future.status
+                if status in ("lost", "pending"):
+                    # its worker died after it finished: the scheduler recomputes it; wait again
+                    roles[future.key] = (state, role)
+                    pending.add(future)
+                    done -= 1
+                    continue
+                result = future.result() if status == "finished" else None
+                if status != "finished":
+                    fail(
+                        state,
+                        future.exception()
+                        if status == "error"
+                        else Cancelled(f"a task ended as '{status}'"),
+                    )
                 elif isinstance(result, tasks.TaskFailure):
                     fail(state, result)
                 elif role == "scan":

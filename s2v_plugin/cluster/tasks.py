@@ -22,6 +22,7 @@ from ..despeckle import (
     DespeckleReport,
     Scene,
     band_description,
+    choose_tile,
     despeckle_tiles,
     output_metadata,
     output_nodata,
@@ -50,11 +51,14 @@ class DespeckleJob:
     domain: str = "intensity"
     looks: float | None = None
     model_path: str | None = None
-    tile_size: int = 1024
+    tile_size: int | None = None
     device: str = "auto"
     uncertainty_path: str | None = None
     point_target_factor: float | None = None
     point_target_pfa: float | None = None
+    memory_budget_mb: float | None = None
+    threads: int = 0
+    precision: str = "fp32"
 
 
 @dataclass(frozen=True)
@@ -109,32 +113,42 @@ def returns_domain_errors(function):
 SESSION_THREADS = 1
 
 
-def worker_session(model_path: str | None, device: str) -> ModelSession:
-    """The onnxruntime session of this worker process for a model and device (made once)."""
-    path = resolve_model_path(model_path)
-    threads = SESSION_THREADS
-    key = (os.path.abspath(path), device, threads)
+def worker_session(job: DespeckleJob) -> ModelSession:
+    """The onnxruntime session of this worker process for a job's model, device, threads and
+    precision (made once, then shared by the worker's tasks)."""
+    path = resolve_model_path(job.model_path)
+    threads = job.threads or SESSION_THREADS
+    key = (os.path.abspath(path), job.device, threads, job.precision)
     with _SESSIONS_LOCK:
         session = _SESSIONS.get(key)
         if session is None:
-            session = _SESSIONS[key] = ModelSession(path, device, threads=threads)
+            session = _SESSIONS[key] = ModelSession(path, job.device, threads, job.precision)
     return session
 
 
 @returns_domain_errors
 def scan_scene(job: DespeckleJob) -> SceneInfo:
     """Step 1: validate the raster, compute its scene-level statistics, plan its tiles."""
-    session = worker_session(job.model_path, job.device)
+    session = worker_session(job)
     with RasterSource(job.input_path, job.band) as source:
         # the client resolved DOMAIN and LOOKS and logged the description; here it gives the
         # provenance the outputs carry
+        # the tile from TILE_SIZE or the memory budget, as despeckle_raster chooses it, on
+        # the worker that runs the tiles (its free memory)
+        tile_size, _ = choose_tile(
+            session,
+            job.tile_size,
+            job.memory_budget_mb,
+            lambda line: None,
+            (source.info.height, source.info.width),
+        )
         description = describe_source(source, job.domain, job.looks)
         scene = prepare_scene(
             source,
             session.card,
             description.domain,
             description.looks,
-            job.tile_size,
+            tile_size,
             job.point_target_factor,
             point_target_pfa=job.point_target_pfa,
         )
@@ -160,7 +174,7 @@ def block_folders(scratch: str) -> tuple[str, str]:
 @returns_domain_errors
 def despeckle_blocks(job: DespeckleJob, info: SceneInfo, tiles, scratch: str) -> BlockDone:
     """Step 2: despeckle some tiles and write their cores as block files (idempotent)."""
-    session = worker_session(job.model_path, job.device)
+    session = worker_session(job)
     scene = info.scene
     despeckler = Despeckler(session, scene.looks, scene.scale)
     with RasterSource(job.input_path, job.band) as source:

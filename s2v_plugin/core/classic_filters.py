@@ -110,6 +110,18 @@ def boxcar(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.nda
     return _finish(mean, image)
 
 
+def _weighted_towards_the_pixel(intensity, window: int, looks: float, weight_of) -> np.ndarray:
+    """``mu + W (I - mu)`` with ``W = weight_of(Ci^2)`` clipped to ``[0, 1]`` (0 where
+    ``Ci = 0``): the form shared by Lee and Kuan."""
+    image = _check(intensity, window, looks)
+    mean, variance = local_stats(image, window)
+    ci2 = _squared_variation(mean, variance)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weight = np.where(ci2 > 0, weight_of(ci2), 0.0)
+    weight = np.clip(weight, 0.0, 1.0)
+    return _finish(mean + weight * (image - mean), image)
+
+
 def lee(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.ndarray:
     """Lee filter (Lee 1980, in the form of Lopes, Touzi and Nezry 1990).
 
@@ -131,13 +143,9 @@ def lee(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.ndarra
     ndarray
         float32 estimate, NaN where the input is NaN.
     """
-    image = _check(intensity, window, looks)
-    mean, variance = local_stats(image, window)
-    ci2 = _squared_variation(mean, variance)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        weight = np.where(ci2 > 0, 1.0 - (1.0 / looks) / ci2, 0.0)
-    weight = np.clip(weight, 0.0, 1.0)
-    return _finish(mean + weight * (image - mean), image)
+    return _weighted_towards_the_pixel(
+        intensity, window, looks, lambda ci2: 1.0 - (1.0 / looks) / ci2
+    )
 
 
 def kuan(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.ndarray:
@@ -161,14 +169,10 @@ def kuan(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.ndarr
     ndarray
         float32 estimate, NaN where the input is NaN.
     """
-    image = _check(intensity, window, looks)
-    mean, variance = local_stats(image, window)
-    ci2 = _squared_variation(mean, variance)
     cu2 = 1.0 / looks
-    with np.errstate(divide="ignore", invalid="ignore"):
-        weight = np.where(ci2 > 0, (1.0 - cu2 / ci2) / (1.0 + cu2), 0.0)
-    weight = np.clip(weight, 0.0, 1.0)
-    return _finish(mean + weight * (image - mean), image)
+    return _weighted_towards_the_pixel(
+        intensity, window, looks, lambda ci2: (1.0 - cu2 / ci2) / (1.0 + cu2)
+    )
 
 
 def gamma_map(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.ndarray:
@@ -211,8 +215,12 @@ def gamma_map(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.
     return _finish(out, image)
 
 
+#: Default Frost damping ``K``: the Orfeo ToolBox's ``deramp`` default (see :func:`frost`).
+FROST_DAMPING = 0.1
+
+
 def frost(
-    intensity: np.ndarray, window: int = 7, looks: float = 1.0, damping: float = 2.0
+    intensity: np.ndarray, window: int = 7, looks: float = 1.0, damping: float = FROST_DAMPING
 ) -> np.ndarray:
     """Frost filter (Frost, Stiles, Shanmugan and Holtzman 1982): an exponentially weighted
     mean whose decay adapts to the local heterogeneity.
@@ -230,7 +238,14 @@ def frost(
     looks : float
         Unused by the original Frost filter (kept for a common signature).
     damping : float
-        Damping factor ``K`` (2 in SNAP); larger values smooth less.
+        Damping factor ``K``, the same constant as the Orfeo ToolBox's Frost ``deramp`` (whose
+        filter is this formula, with a ``(w - 1) / 2`` radius); larger values smooth less.
+        On intensity, ``Ci^2`` is about ``1 / L`` even where the scene is flat (1 for
+        single-look data), so ``K`` alone sets the smoothing of homogeneous areas: the
+        default 0.1 (OTB's) makes them close to the window mean, as the filter intends;
+        2 (a common choice for amplitude images, whose ``Ci^2`` is about ``0.27 / L``) kept
+        single-look intensity almost unfiltered (ENL 3 instead of 50 on the ENVISAT sample,
+        ``bench/bench_otb.py``).
 
     Returns
     -------
@@ -507,9 +522,39 @@ def lee_sigma(
     return _finish(estimate, image)
 
 
+def window_halo(window: int, options: dict) -> int:
+    """Context of a filter that reads only its ``window``: half the window."""
+    return window // 2
+
+
+def lee_sigma_halo(window: int, options: dict) -> int:
+    """Context of Lee Sigma: the sigma window, the a-priori window and the 3 x 3 point-target
+    neighbourhood."""
+    target = int(options.get("target_window", 3))
+    return max(window // 2, target // 2, 1)
+
+
+@dataclass(frozen=True)
+class GlobalThreshold:
+    """A filter option taken from the whole raster, not from the window: a percentile of the
+    valid intensities (computed once, so that every tile uses the same value).
+
+    Attributes
+    ----------
+    option : str
+        The keyword of the filter function that receives it.
+    percentile : float
+        Percentile (0-100) of the valid intensities.
+    """
+
+    option: str
+    percentile: float
+
+
 @dataclass(frozen=True)
 class FilterSpec:
-    """A classic filter as the tiled pipeline and the Processing algorithm see it.
+    """A classic filter as the tiled pipeline and the Processing algorithm see it: everything
+    that differs between filters is a field here, so no caller tests a filter's key.
 
     Attributes
     ----------
@@ -520,28 +565,58 @@ class FilterSpec:
     function : callable
         ``function(intensity, window, looks, **options) -> float32``.
     default_window : int
-        Window size used when none is given.
+        Window size used when none is given (also the window of the evaluation's comparison).
+    halo_rule : callable
+        ``halo_rule(window, options) -> int``: pixels of context read around each output pixel.
+    parameters : tuple of (str, str)
+        Processing parameter keys that feed this filter's options, as
+        ``(PARAMETER_KEY, option keyword)`` pairs (for example ``("DAMPING", "damping")``).
+    global_threshold : GlobalThreshold, optional
+        An option computed from the whole raster when the caller does not give it.
     """
 
     key: str
     label: str
     function: Callable[..., np.ndarray]
     default_window: int = 7
+    halo_rule: Callable[[int, dict], int] = window_halo
+    parameters: tuple[tuple[str, str], ...] = ()
+    global_threshold: GlobalThreshold | None = None
 
     def halo(self, window: int, **options) -> int:
         """Pixels of context the filter reads around each output pixel."""
-        if self.key == "lee_sigma":
-            target = int(options.get("target_window", 3))
-            return max(window // 2, target // 2, 1)
-        return window // 2
+        return self.halo_rule(window, options)
+
+    def needs_global_threshold(self, options: dict | None) -> bool:
+        """Whether the caller must compute :attr:`global_threshold` (not given in options)."""
+        threshold = self.global_threshold
+        return threshold is not None and (options or {}).get(threshold.option) is None
+
+    def with_global_threshold(self, options: dict | None, samples: np.ndarray) -> dict:
+        """``options`` completed with the global threshold computed from ``samples`` (valid
+        intensities of the whole raster, or a tiling-independent subsample of them)."""
+        options = dict(options or {})
+        if self.needs_global_threshold(options):
+            threshold = self.global_threshold
+            value = float(np.percentile(samples, threshold.percentile)) if samples.size else np.inf
+            options[threshold.option] = value
+        return options
 
 
 #: The classic filters, in the order of the Processing algorithm's FILTER enum.
 FILTERS: tuple[FilterSpec, ...] = (
     FilterSpec("lee", "Lee", lee),
     FilterSpec("refined_lee", "Refined Lee", refined_lee),
-    FilterSpec("lee_sigma", "Lee Sigma (improved, 2009)", lee_sigma, default_window=9),
-    FilterSpec("frost", "Frost", frost),
+    FilterSpec(
+        "lee_sigma",
+        "Lee Sigma (improved, 2009)",
+        lee_sigma,
+        default_window=9,
+        halo_rule=lee_sigma_halo,
+        parameters=(("SIGMA", "sigma"),),
+        global_threshold=GlobalThreshold("point_threshold", 98.0),
+    ),
+    FilterSpec("frost", "Frost", frost, parameters=(("DAMPING", "damping"),)),
     FilterSpec("gamma_map", "Gamma-MAP", gamma_map),
     FilterSpec("kuan", "Kuan", kuan),
     FilterSpec("boxcar", "Boxcar", boxcar),

@@ -5,7 +5,8 @@ squared system transfer function ``|H(f)|^2`` times the mean reflectivity, whate
 texture (``sqrt(R) w`` is white when ``w`` is), so the average of many short periodograms
 measures ``|H|^2`` directly. Along one axis this module
 
-* averages the periodograms of all complete lines of sampled blocks (:func:`axis_periodogram`),
+* averages the periodograms of all complete lines of sampled blocks
+  (:class:`PeriodogramAccumulator`),
   each block weighted equally so that bright areas do not dominate;
 * estimates the spectral centroid as a circular mean (the phase of the lag-1 autocorrelation,
   the classic correlation Doppler estimator) and fits a generalized Hamming model
@@ -142,31 +143,6 @@ class PeriodogramAccumulator:
         return self._raw / self._raw.mean()
 
 
-def axis_periodogram(blocks, axis: int) -> np.ndarray:
-    """Average power profile along ``axis`` of a sequence of equally sized 2-D blocks.
-
-    Parameters
-    ----------
-    blocks : iterable of numpy.ndarray
-        Complex blocks, NaN where invalid; lines holding a NaN are skipped.
-    axis : int
-        0 (azimuth) or 1 (range).
-
-    Returns
-    -------
-    numpy.ndarray
-        Profile in FFT order with mean 1.
-    """
-    accumulator = None
-    for block in blocks:
-        if accumulator is None:
-            accumulator = PeriodogramAccumulator(axis, block.shape[axis])
-        accumulator.add(block)
-    if accumulator is None:
-        raise ValueError("no block given")
-    return accumulator.profile()
-
-
 def relative_frequency(freqs: np.ndarray, centre: float) -> np.ndarray:
     """Frequencies relative to ``centre``, wrapped into [-0.5, 0.5)."""
     return np.mod(np.asarray(freqs, dtype=np.float64) - centre + 0.5, 1.0) - 0.5
@@ -260,7 +236,8 @@ def fit_axis(profile: np.ndarray) -> AxisEstimate:
     Parameters
     ----------
     profile : numpy.ndarray
-        Average power profile in FFT order (for example from :func:`axis_periodogram`).
+        Average power profile in FFT order (for example from
+        :meth:`PeriodogramAccumulator.profile`).
 
     Returns
     -------

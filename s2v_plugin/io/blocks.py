@@ -10,7 +10,6 @@ The output is written under a temporary name and renamed at the end (all-or-noth
 from __future__ import annotations
 
 import os
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,10 +18,15 @@ from osgeo import gdal
 
 from ..core.errors import OutputError
 from ..core.tiling import Tile
+from .gdal_context import gdal_exceptions
 from .georeferencing import Georeferencing
-from .raster_writer import GTIFF_OPTIONS, RasterWriter, check_writable, driver_for_path
-
-gdal.UseExceptions()
+from .raster_writer import (
+    GTIFF_OPTIONS,
+    RasterWriter,
+    check_writable,
+    driver_for_path,
+    partial_path,
+)
 
 #: GDAL block cache while assembling: enough for a few rows of output blocks.
 ASSEMBLY_CACHE_BYTES = 64 * 1024 * 1024
@@ -39,15 +43,14 @@ def write_block(folder: str, tile: Tile, array: np.ndarray, nodata: float | None
     Returns the block's path.
     """
     path = block_path(folder, tile)
-    with RasterWriter(path, tile.cols, tile.rows, 1, np.float32, nodata=nodata) as writer:
+    with RasterWriter(path, width=tile.cols, height=tile.rows, nodata=nodata) as writer:
         writer.write(array, 0, 0)
     return path
 
 
 def temporary_name(path: str) -> str:
     """A hidden temporary file beside ``path`` (the pattern :func:`partial_files` finds)."""
-    destination = Path(path)
-    return str(destination.with_name(f".{destination.stem}.{uuid.uuid4().hex[:8]}.partial.tif"))
+    return partial_path(path)
 
 
 def partial_files(path: str) -> list[str]:
@@ -110,6 +113,7 @@ def _mosaic(
     return vrt
 
 
+@gdal_exceptions()
 def assemble_blocks(
     outputs: list[tuple[str, str, str]],
     tiles,

@@ -1,4 +1,5 @@
-"""Windowed reading of one band (real or complex) of a GDAL raster."""
+"""Windowed reading of one band (real or complex) of a GDAL raster, or of an in-memory array
+behind the same interface."""
 
 from __future__ import annotations
 
@@ -8,9 +9,8 @@ import numpy as np
 from osgeo import gdal
 
 from ..core.errors import InputError
+from .gdal_context import gdal_exceptions
 from .georeferencing import Georeferencing
-
-gdal.UseExceptions()
 
 COMPLEX_TYPES = (gdal.GDT_CInt16, gdal.GDT_CInt32, gdal.GDT_CFloat32, gdal.GDT_CFloat64)
 
@@ -21,7 +21,6 @@ class BandInfo:
 
     width: int
     height: int
-    band_count: int
     data_type: str
     is_complex: bool
     nodata: float | None
@@ -44,6 +43,7 @@ class RasterSource:
         When the file cannot be opened or the band does not exist.
     """
 
+    @gdal_exceptions()
     def __init__(self, path: str, band: int = 1) -> None:
         try:
             self._dataset = gdal.Open(str(path), gdal.GA_ReadOnly)
@@ -57,13 +57,12 @@ class RasterSource:
                 f"Band {band} does not exist: '{path}' has {count} band(s); choose 1 to {count}."
             )
         self.path = str(path)
-        self.band_number = band
+        self.band_number = band  # read by the input description (io/input_description.py)
         self._band = self._dataset.GetRasterBand(band)
         data_type = self._band.DataType
         self.info = BandInfo(
             width=self._dataset.RasterXSize,
             height=self._dataset.RasterYSize,
-            band_count=count,
             data_type=gdal.GetDataTypeName(data_type),
             is_complex=data_type in COMPLEX_TYPES,
             nodata=self._band.GetNoDataValue(),
@@ -74,20 +73,28 @@ class RasterSource:
     def dataset(self) -> gdal.Dataset:
         return self._dataset
 
+    @gdal_exceptions()
     def georeferencing(self) -> Georeferencing:
         """CRS, geotransform and GCPs of the raster."""
         return Georeferencing.from_dataset(self._dataset)
 
+    @gdal_exceptions()
     def metadata(self) -> dict:
         """The dataset's default-domain metadata."""
         return dict(self._dataset.GetMetadata() or {})
 
+    @gdal_exceptions()
     def read(self, row: int, col: int, rows: int, cols: int) -> np.ndarray:
         """Read a window as complex64 (complex bands) or float32 (real bands).
 
         Nodata pixels are returned as NaN (NaN + NaN j for complex bands).
         """
-        data = self._band.ReadAsArray(col, row, cols, rows)
+        try:
+            data = self._band.ReadAsArray(col, row, cols, rows)
+        except RuntimeError as exc:
+            raise InputError(
+                f"Cannot read pixels {col},{row} +{cols}x{rows} of '{self.path}': {exc}"
+            ) from exc
         if data is None:
             raise InputError(f"Cannot read pixels {col},{row} +{cols}x{rows} of '{self.path}'.")
         out = data.astype(np.complex64 if self.info.is_complex else np.float32, copy=False)
@@ -116,3 +123,26 @@ class RasterSource:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class ArraySource:
+    """An in-memory 2-D array behind the reading interface of :class:`RasterSource`."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        if array.ndim != 2:
+            raise InputError(f"Expected a 2-D image, got an array of shape {array.shape}.")
+        self._array = array
+        self.info = BandInfo(
+            width=array.shape[1],
+            height=array.shape[0],
+            data_type=str(array.dtype),
+            is_complex=np.iscomplexobj(array),
+            nodata=None,
+            block_size=(array.shape[1], array.shape[0]),
+        )
+
+    def read(self, row: int, col: int, rows: int, cols: int) -> np.ndarray:
+        return self._array[row : row + rows, col : col + cols]
+
+    def read_indices(self, row_indices: np.ndarray, col_indices: np.ndarray) -> np.ndarray:
+        return self._array[np.ix_(row_indices, col_indices)]

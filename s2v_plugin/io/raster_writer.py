@@ -8,7 +8,9 @@ cancelled run therefore never leaves a half-written file under the user's name.
 
 from __future__ import annotations
 
+import glob
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -16,9 +18,8 @@ import numpy as np
 from osgeo import gdal
 
 from ..core.errors import OutputError
+from .gdal_context import gdal_exceptions
 from .georeferencing import Georeferencing
-
-gdal.UseExceptions()
 
 BLOCK_SIZE = 256
 GTIFF_OPTIONS = (
@@ -39,6 +40,7 @@ _GDAL_TYPES = {
 }
 
 
+@gdal_exceptions()
 def driver_for_path(path: str) -> str:
     """GDAL driver short name for a destination path, from its extension (GTiff by default)."""
     extension = Path(path).suffix.lower().lstrip(".")
@@ -75,13 +77,68 @@ def check_writable(path: str) -> None:
     driver_for_path(path)
 
 
+PARTIAL_SUFFIX = ".partial.tif"
+
+
+_TOKEN = re.compile(r"(?:(?P<pid>[0-9]+)-)?[0-9a-f]{8}")
+
+
+def partial_path(path: str) -> str:
+    """A fresh hidden temporary name beside ``path``: ``.NAME.PID-RANDOM.partial.tif``."""
+    destination = Path(path)
+    token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    return str(destination.with_name(f".{destination.stem}.{token}{PARTIAL_SUFFIX}"))
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_partials(path: str) -> list[str]:
+    """Remove the temporary files that killed runs (SIGKILL, out of memory, power loss) left
+    beside ``path``; returns the removed paths.
+
+    A partial file is stale when the process named in it no longer runs on this machine, or
+    when its name carries no process id (older versions). Partials of runs still alive, in
+    this process (QGIS runs algorithms in threads) or another, are kept.
+    """
+    destination = Path(path)
+    removed = []
+    for candidate in destination.parent.glob(f".{glob.escape(destination.stem)}.*{PARTIAL_SUFFIX}"):
+        token = candidate.name[len(destination.stem) + 2 : -len(PARTIAL_SUFFIX)]
+        match = _TOKEN.fullmatch(token)
+        if match is None:  # another output's partial ("NAME.other.tif"), not ours
+            continue
+        if match["pid"] is not None and _process_alive(int(match["pid"])):
+            continue
+        for stale in (candidate, candidate.with_name(candidate.name + ".aux.xml")):
+            try:
+                stale.unlink()
+                removed.append(str(stale))
+            except FileNotFoundError:
+                pass
+            except OSError:
+                break  # not ours to remove (permissions): leave it
+    return removed
+
+
 class RasterWriter:
     """Create an output raster and write it window by window.
+
+    Removes stale partial files of earlier killed runs of the same output first
+    (:func:`remove_stale_partials`).
 
     Parameters
     ----------
     path : str
         Destination file; its extension picks the GDAL format (GeoTIFF when .tif or none).
+        All other arguments are keyword-only.
     width, height, bands : int
         Size of the output.
     dtype : numpy dtype
@@ -98,9 +155,11 @@ class RasterWriter:
     Use as a context manager: the output is committed on normal exit and removed on error.
     """
 
+    @gdal_exceptions()
     def __init__(
         self,
         path: str,
+        *,
         width: int,
         height: int,
         bands: int = 1,
@@ -113,10 +172,8 @@ class RasterWriter:
         check_writable(path)
         self.path = str(path)
         self._driver = driver_for_path(self.path)
-        destination = Path(self.path)
-        self._temp_path = str(
-            destination.with_name(f".{destination.stem}.{uuid.uuid4().hex[:8]}.partial.tif")
-        )
+        remove_stale_partials(self.path)
+        self._temp_path = partial_path(self.path)
         try:
             gdal_type = _GDAL_TYPES[np.dtype(dtype)]
         except KeyError:
@@ -141,7 +198,9 @@ class RasterWriter:
                 band.SetDescription(band_descriptions[index])
         self.nodata = nodata
         self._dtype = np.dtype(dtype)
+        self.shape = (height, width)
 
+    @gdal_exceptions()
     def write(self, array: np.ndarray, row: int, col: int, band: int = 1) -> None:
         """Write a 2-D window at (row, col); NaNs become the nodata value when one is set."""
         data = np.asarray(array, dtype=self._dtype)
@@ -152,19 +211,23 @@ class RasterWriter:
         except RuntimeError as exc:
             raise OutputError(f"Cannot write to '{self.path}': {exc}") from exc
 
+    @gdal_exceptions()
     def flush(self) -> None:
         """Write GDAL's cached blocks to disk and release them, so that memory stays bounded
         while streaming (GDAL otherwise keeps written blocks until the file is closed).
         Call it after whole output blocks are complete, or they are compressed twice."""
         self._dataset.FlushCache()
 
+    @gdal_exceptions()
     def set_metadata_item(self, key: str, value: str) -> None:
         self._dataset.SetMetadataItem(str(key), str(value))
 
+    @gdal_exceptions()
     def set_unit_type(self, unit: str, band: int = 1) -> None:
         """Set a band's unit (for example ``"linear intensity"``)."""
         self._dataset.GetRasterBand(band).SetUnitType(str(unit))
 
+    @gdal_exceptions()
     def commit(self) -> str:
         """Finish the file and move it to its destination; returns the destination path."""
         try:

@@ -8,7 +8,7 @@ import uuid
 import numpy as np
 from osgeo import gdal
 
-gdal.UseExceptions()
+from ..io.gdal_context import gdal_exceptions
 
 
 def reduce(image: np.ndarray, max_side: int) -> tuple[np.ndarray, int]:
@@ -42,6 +42,7 @@ def stretch_limits(image: np.ndarray, low: float = 1.0, high: float = 99.0) -> t
     return float(lo), float(hi if hi > lo else lo + 1.0)
 
 
+@gdal_exceptions()
 def grey_png(image: np.ndarray, low: float, high: float) -> bytes:
     """8-bit grey PNG of ``image`` linearly stretched from ``low`` to ``high``; NaN is shown
     in dark red so that nodata is visible."""

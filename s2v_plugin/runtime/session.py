@@ -96,14 +96,14 @@ def session_settings(threads: int) -> dict:
     """SessionOptions attributes of a session with ``threads`` CPU threads (0: all cores).
 
     Every tile has the same shape, so onnxruntime's memory pattern (one block planned for the
-    whole graph, kept between runs) and its CPU arena (which never gives memory back) only add
-    to the peak: both are off and activations are allocated and freed as the graph runs, which
-    measured the lowest peak at the same speed.
+    whole graph and kept between runs, on top of the arena) only adds to the peak: it is off,
+    and activations come from the CPU arena as the graph runs. The arena stays on: without it
+    every run maps and zero-fills its activations again (measured 1.3 s of system time per
+    672 px window, half the network's time), for 25 % less peak memory.
     """
     settings = {
         "log_severity_level": 3,
         "enable_mem_pattern": False,
-        "enable_cpu_mem_arena": False,
         "inter_op_num_threads": 1,
     }
     if threads > 0:
