@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 from s2v_plugin.core import metrics  # noqa: E402
 from s2v_plugin.core.classic_filters import FILTERS  # noqa: E402
 from s2v_plugin.core.errors import S2VError  # noqa: E402
-from s2v_plugin.evaluate import automatic_areas, score_method  # noqa: E402
+from s2v_plugin.core.evaluation import automatic_areas, score_method  # noqa: E402
 
 SAR_DATA = ROOT.parent / "shared" / "data" / "sar"
 # The held-out scenes of training/heldout.py (six pictures never trained on, each at 30 dB and

@@ -18,66 +18,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import numpy as np
 
-from .core.errors import Cancelled, InputError
+from .core.callbacks import CANCELLED, Callbacks  # noqa: F401  (CANCELLED: public here too)
+from .core.errors import InputError
 from .core.tiling import Tile, TilePlan
 from .io.raster_writer import BLOCK_SIZE
 from .io.windows import read_window
 
 LOG = logging.getLogger(__name__)
 
-#: The message of every cancelled run.
-CANCELLED = "Cancelled by the user; no output was written."
-
 #: ``compute(tiles, windows)``: ``windows`` is ``[N, window_rows, window_cols]`` (one per tile,
 #: as read from the source); returns, per tile, one core-sized array per output.
 Compute = Callable[[Sequence[Tile], np.ndarray], Sequence[Sequence[np.ndarray]]]
-
-
-def _no_progress(fraction: float) -> None:
-    return None
-
-
-def _never_cancelled() -> bool:
-    return False
-
-
-@dataclass(frozen=True)
-class Callbacks:
-    """Progress in [0, 1], cancel polling and log lines, with harmless defaults.
-
-    Build it with :meth:`of`, which fills in what the caller left out.
-    """
-
-    progress: Callable[[float], None] = _no_progress
-    is_cancelled: Callable[[], bool] = _never_cancelled
-    log: Callable[[str], None] = LOG.info
-
-    @classmethod
-    def of(
-        cls,
-        progress: Callable[[float], None] | None = None,
-        is_cancelled: Callable[[], bool] | None = None,
-        log: Callable[[str], None] | None = None,
-    ) -> Callbacks:
-        """Callbacks from optional callables (``None`` keeps the default)."""
-        return cls(
-            progress=progress or _no_progress,
-            is_cancelled=is_cancelled or _never_cancelled,
-            log=log or LOG.info,
-        )
-
-    def check_cancelled(self) -> None:
-        """Raise :class:`Cancelled` (message :data:`CANCELLED`) when the user cancelled."""
-        if self.is_cancelled():
-            raise Cancelled(CANCELLED)
-
-    def part(self, start: float, end: float) -> Callable[[float], None]:
-        """A progress callable mapping [0, 1] onto [start, end] of this run's progress."""
-        return lambda fraction: self.progress(start + (end - start) * fraction)
 
 
 class ArrayOutput:

@@ -13,7 +13,8 @@ from rasters import GEOTRANSFORM, read_raster, utm_wkt, write_raster
 from s2v_plugin.core import classic_filters as cf
 from s2v_plugin.core import metrics
 from s2v_plugin.core.errors import InputError
-from s2v_plugin.evaluate import evaluate_arrays, evaluate_rasters
+from s2v_plugin.core.evaluation import evaluate_arrays
+from s2v_plugin.evaluate import evaluate_rasters
 
 ALG = "speckle2void:evaluate"
 

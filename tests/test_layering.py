@@ -1,6 +1,8 @@
 """The layers stay apart: read from the source, so a new import in the wrong place fails here.
 
-* ``s2v_plugin/core`` imports neither GDAL (osgeo), nor onnxruntime, nor QGIS;
+* ``s2v_plugin/core`` imports neither GDAL (osgeo), nor onnxruntime, nor QGIS: only itself,
+  numpy, scipy and the standard library, so its numeric code (filters, metrics, the
+  evaluation's measures) runs without GDAL; evaluation's GDAL/OGR side is in ``io/``;
 * QGIS is imported only by ``s2v_plugin/plugin.py`` and ``processing_provider/``;
 * onnxruntime (and Dask) only inside functions, never when a module is imported;
 * torch only in ``training/``;
@@ -61,6 +63,40 @@ def offenders(files, banned, module_level_only=False):
 
 def test_core_imports_neither_gdal_nor_onnxruntime_nor_qgis():
     assert offenders(python_files("s2v_plugin/core"), {"osgeo", "onnxruntime", "qgis"}) == []
+
+
+def test_core_imports_only_itself_numpy_scipy_and_the_standard_library():
+    """A relative import out of ``core`` (``..io``, ``..tiled_run``) would bring GDAL in
+    through the back door."""
+    allowed = {"numpy", "scipy", *sys.stdlib_module_names}
+    found = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in python_files("s2v_plugin/core")
+        for name, line in imports(path)
+        if (name.startswith("..") or name.split(".")[0] not in allowed)
+        and not (name.startswith(".") and not name.startswith(".."))
+    ]
+    assert found == []
+
+
+def test_the_evaluation_is_split_into_numeric_code_and_gdal_io():
+    """The measures live in core (covered by core's rules); the orchestration in
+    ``evaluate.py`` touches GDAL/OGR only through ``io``."""
+    assert (ROOT / "s2v_plugin" / "core" / "evaluation.py").is_file()
+    assert offenders([ROOT / "s2v_plugin" / "evaluate.py"], {"osgeo"}) == []
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, s2v_plugin.core.evaluation; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'osgeo', 'qgis'}))",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
 
 
 def test_qgis_is_imported_only_by_the_plugin_object_and_the_provider():

@@ -1,4 +1,4 @@
-"""Render an :class:`~s2v_plugin.evaluate.Evaluation` as one self-contained HTML file."""
+"""Render an :class:`~s2v_plugin.core.evaluation.Evaluation` as one self-contained HTML file."""
 
 from __future__ import annotations
 
