@@ -150,11 +150,46 @@ def check_outputs(report, ratio_path, shape):
     assert (ratio.RasterYSize, ratio.RasterXSize) == shape
 
 
+def intensity(path) -> np.ndarray:
+    """Band 1 of a raster as intensity (|z|^2 of a complex band), NaN for nodata."""
+    dataset = gdal.Open(str(path))  # kept: a band outlives no dataset
+    band = dataset.GetRasterBand(1)
+    values = band.ReadAsArray()
+    values = np.abs(values) ** 2 if np.iscomplexobj(values) else values.astype(np.float64)
+    nodata = band.GetNoDataValue()
+    if nodata is not None and not np.isnan(nodata):
+        values = np.where(values == nodata, np.nan, values)
+    return values
+
+
+def check_enl(numbers, noisy_path, despeckled_path):
+    """The ENL evaluate returns is ``mean^2 / var`` (unbiased variance) of the despeckled
+    image over the automatic windows, computed here by hand (only the window search is
+    the engine's)."""
+    from s2v_plugin.core.metrics import find_homogeneous_windows
+
+    noisy = intensity(noisy_path).astype(np.float32)
+    despeckled = intensity(despeckled_path)
+    windows = find_homogeneous_windows(noisy, size=32, count=10)
+    assert numbers["AREA_COUNT"] == len(windows) > 0
+
+    def enl(image):
+        values = [image[window.slices()].ravel() for window in windows]
+        values = [v[np.isfinite(v)] for v in values]
+        return np.mean([v.mean() ** 2 / v.var(ddof=1) for v in values])
+
+    assert numbers["ENL"] == pytest.approx(enl(despeckled), rel=1e-3)
+    assert numbers["ENL_NOISY"] == pytest.approx(enl(noisy), rel=1e-3)
+    assert numbers["ENL"] > 2 * numbers["ENL_NOISY"]  # the neighbour mean smooths
+
+
 def test_saved_model_despeckle_then_evaluate_runs_headless(qgis_app, tmp_path, slc):
     model_path = neighbour_mean_model(tmp_path / "m.onnx")
     path = build_chain(tmp_path / "chain.model3", model_path, decorrelate=False)
-    _, report, ratio = run_chain(path, slc, tmp_path)
+    result, report, ratio = run_chain(path, slc, tmp_path)
     check_outputs(report, ratio, (192, 192))
+    children = result["CHILD_RESULTS"]
+    check_enl(children["evaluate"], slc, children["despeckle"]["OUTPUT"])
 
 
 def test_saved_model_decorrelate_despeckle_evaluate_runs_headless(qgis_app, tmp_path, slc):
@@ -174,6 +209,7 @@ def test_saved_model_decorrelate_despeckle_evaluate_runs_headless(qgis_app, tmp_
     numbers = children["evaluate"]  # the numbers other model steps can use
     assert numbers["AREA_COUNT"] > 0 and 0.5 < numbers["RATIO_MEAN"] < 1.5
     assert numbers["M_INDEX"] >= 0
+    check_enl(numbers, decorrelated["OUTPUT"], children["despeckle"]["OUTPUT"])
     text = report.read_text(encoding="utf-8")
     assert f"{numbers['RATIO_MEAN']:.4f}" in text  # the report shows the numbers returned
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from contextlib import contextmanager
 
 from ..core.errors import RuntimeUnavailable, S2VError
@@ -107,7 +108,19 @@ def dask_client(
         try:
             yield client
         finally:
-            client.close()
+            _close(client, sys.exc_info()[1])
     finally:
         if cluster is not None:
-            cluster.close()
+            _close(cluster, sys.exc_info()[1])
+
+
+def _close(resource, pending: BaseException | None) -> None:
+    """Close a client or cluster; while an exception (Ctrl-C above all) is on its way out, an
+    error of the closing itself is logged rather than raised, so that it cannot replace it."""
+    if pending is None:
+        resource.close()
+        return
+    try:
+        resource.close()
+    except Exception as exc:  # noqa: BLE001
+        LOG.debug("Closing %s after %r failed: %s", type(resource).__name__, pending, exc)

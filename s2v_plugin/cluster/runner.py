@@ -27,6 +27,9 @@ LOG = logging.getLogger(__name__)
 
 RETRIES = 2
 POLL_SECONDS = 0.05
+#: Longest wait, after cancelling, for tasks already running on workers to return (a running
+#: task cannot be interrupted; its blocks must not be written after the cleanup).
+STOP_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -162,8 +165,8 @@ def run_jobs(
     def fail(state: _Job, exc: BaseException) -> None:
         state.outcome.status = "failed"
         state.outcome.error = describe_error(exc)
+        stop_tasks(client, [f for f in state.futures if not f.done()])
         finish(state)
-        client.cancel([f for f in state.futures if not f.done()])
 
     def finish(state: _Job) -> None:
         state.finished = True
@@ -260,11 +263,44 @@ def run_jobs(
                 if state.finished:
                     state.futures = []
     except BaseException:
-        client.cancel([f for state in states for f in state.futures])
-        for state in states:
-            _cleanup(state, outputs_too=True)
+        try:
+            stop_tasks(client, [f for state in states for f in state.futures])
+        finally:  # a second Ctrl-C while waiting still removes what was written
+            for state in states:
+                _cleanup(state, outputs_too=True)
         raise
     return [state.outcome for state in states]
+
+
+def _running_keys(keys, dask_worker=None) -> list:
+    """On a worker: which of ``keys`` it is still executing (cancelled or not)."""
+    tasks = dask_worker.state.tasks
+    busy = ("executing", "long-running", "cancelled", "resumed")
+    return [key for key in keys if key in tasks and tasks[key].state in busy]
+
+
+def stop_tasks(client, futures, timeout: float = STOP_SECONDS) -> None:
+    """Cancel ``futures`` and wait until no worker still runs one of them.
+
+    Cancelling only tells the scheduler to forget the tasks; a task already running on a
+    worker goes on and may still write its block files. Cleaning up before it returns would
+    race those writes, so the cleanup waits here first (at most ``timeout`` seconds). Errors
+    of the cluster itself (closing, lost connection) end the wait: nothing more can be done.
+    """
+    if not futures:
+        return
+    keys = [future.key for future in futures]
+    try:
+        client.cancel(futures)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            running = client.run(_running_keys, keys, on_error="return")
+            if not any(isinstance(v, list) and v for v in running.values()):
+                return
+            time.sleep(POLL_SECONDS)
+        LOG.warning("Tasks still running %g s after cancelling them.", timeout)
+    except Exception as exc:  # noqa: BLE001 (the cleanup that follows must run)
+        LOG.debug("Waiting for cancelled tasks failed: %s", exc)
 
 
 def _cleanup(state: _Job, outputs_too: bool = False) -> None:
