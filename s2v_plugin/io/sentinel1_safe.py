@@ -679,23 +679,33 @@ class SafeProduct:
     def calibration(self, swath: str, polarisation: str) -> CalibrationVectors:
         """Calibration vectors of one swath and polarisation."""
         m = self.measurement(swath, polarisation)
-        if m.calibration is None:
-            raise InputError(
-                f"The product '{self.name}' lacks the calibration XML of {swath} {polarisation} "
-                "(annotation/calibration/calibration-*.xml): choose no calibration or download "
-                "the complete product."
+        return parse_calibration(
+            self._auxiliary(
+                m.calibration,
+                "calibration",
+                swath,
+                polarisation,
+                "choose no calibration or download the complete product",
             )
-        return parse_calibration(self._read(m.calibration))
+        )
 
     def noise(self, swath: str, polarisation: str) -> NoiseVectors:
         """Noise vectors of one swath and polarisation."""
         m = self.measurement(swath, polarisation)
-        if m.noise is None:
+        return parse_noise(
+            self._auxiliary(m.noise, "noise", swath, polarisation, "turn noise removal off")
+        )
+
+    def _auxiliary(
+        self, member: str | None, kind: str, swath: str, polarisation: str, remedy: str
+    ) -> bytes:
+        """Bytes of a calibration or noise XML; an actionable error when the product lacks it."""
+        if member is None:
             raise InputError(
-                f"The product '{self.name}' lacks the noise XML of {swath} {polarisation} "
-                "(annotation/calibration/noise-*.xml): turn noise removal off."
+                f"The product '{self.name}' lacks the {kind} XML of {swath} {polarisation} "
+                f"(annotation/calibration/{kind}-*.xml): {remedy}."
             )
-        return parse_noise(self._read(m.noise))
+        return self._read(member)
 
     def subdatasets(self) -> list[tuple[str, str]]:
         """(name, description) of the subdatasets GDAL's SAFE driver lists (empty when GDAL
