@@ -11,17 +11,9 @@ require("onnxruntime")
 
 from s2v_plugin.despeckle import despeckle_array  # noqa: E402
 from s2v_plugin.runtime.models import default_model_path  # noqa: E402
+from training.dynamic_range import SCATTERER_SHAPES as SHAPES  # noqa: E402
 
 RECEPTIVE_FIELD = 75  # the shipped model's, rounded up
-SHAPES = (  # 1-3 px scatterers
-    ((0, 0),),
-    ((0, 0), (0, 1)),
-    ((0, 0), (1, 0)),
-    ((0, 0), (1, 1)),
-    ((0, 0), (0, 1), (0, 2)),
-    ((0, 0), (1, 0), (2, 0)),
-    ((0, 0), (0, 1), (1, 0)),
-)
 
 
 @pytest.fixture(scope="module")
