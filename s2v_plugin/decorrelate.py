@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .core.clean import CleanTargets, PointResponse, find_targets, restore
 from .core.errors import InputError, OutputError
 from .core.point_targets import RING_OUTER, TargetDetector, TargetStore
 from .core.spectrum import (
@@ -63,6 +64,10 @@ DEFAULT_POINT_TARGET_FACTOR = 50.0
 #: 0.9 % of the pixels and raised the range lag-1 correlation to 0.10, 1e-8 keeps 0.4 % (as
 #: many as the old global rule) at 0.025-0.038 (notes/issue9.md).
 DEFAULT_POINT_TARGET_PFA = 1e-8
+#: Default point-target handling: CLEAN (subtract each target's whole point response before
+#: whitening, restore it unwhitened) rather than replacing its brightest pixels by noise, whose
+#: remaining response whitening spreads far (issue 9 item 4, ``bench/bench_coast.py``).
+DEFAULT_CLEAN = False
 #: Output pixel types.
 OUTPUT_FORMATS = ("complex", "intensity", "amplitude")
 #: Working-memory budget (bytes) of the strip-wise filtering.
@@ -92,7 +97,7 @@ class DecorrelationReport:
     azimuth, range_ : AxisEstimate
         Spectral parameters along rows (azimuth) and columns (range).
     point_targets : int
-        Number of pixels treated as point targets.
+        Number of pixels treated as point targets (with CLEAN: number of targets fitted).
     point_target_threshold : float or None
         Intensity threshold of the deprecated global rule (None: not used).
     oversampling_removed : bool
@@ -115,6 +120,7 @@ class DecorrelationReport:
     invalid_pixels: int = 0
     sweep: SweepCheck = SweepCheck(0.0, 0.0, 0.0)
     point_target_pfa: float = 0.0
+    clean: bool = False
 
     def _rule(self) -> str:
         if self.point_target_pfa > 0:
@@ -146,6 +152,7 @@ class DecorrelationReport:
             else f"{self.point_target_threshold:.6g}"
         )
         items["POINT_TARGET_PFA"] = f"{self.point_target_pfa:g}"
+        items["POINT_TARGET_HANDLING"] = "CLEAN" if self.clean else "NOISE_REPLACEMENT"
         items["OVERSAMPLING_REMOVED"] = "YES" if self.oversampling_removed else "NO"
         items["PIXEL_FACTOR_AZIMUTH"] = f"{self.pixel_factors[0]:.6f}"
         items["PIXEL_FACTOR_RANGE"] = f"{self.pixel_factors[1]:.6f}"
@@ -161,7 +168,12 @@ class DecorrelationReport:
                 f"{est.band_fraction:.3f} (oversampling x{1 / est.band_fraction:.3f}), "
                 f"generalized Hamming {est.window:.3f}, lag-1 correlation before {est.lag1:.3f}"
             )
-        lines.append(f"Point targets: {self.point_targets} pixel(s) ({self._rule()})")
+        what = (
+            "target(s) cleaned (whole point response kept unwhitened)"
+            if self.clean
+            else "pixel(s) replaced and restored"
+        )
+        lines.append(f"Point targets: {self.point_targets} {what} ({self._rule()})")
         lines.append(
             f"Oversampling removed: {'yes' if self.oversampling_removed else 'no'}; "
             f"{self.input_size[0]} x {self.input_size[1]} -> "
@@ -181,6 +193,7 @@ class _Plan:
     az_filter: AxisFilter
     rg_filter: AxisFilter
     blind_azimuth: AxisEstimate | None = None
+    response: PointResponse | None = None  # CLEAN's point response; None: noise replacement
 
 
 # --------------------------------------------------------------------------- estimation
@@ -234,6 +247,7 @@ def _estimate(
     remove_oversampling: bool,
     point_target_pfa: float = 0.0,
     tops: SwathRamp | None = None,
+    clean: bool = False,
 ) -> _Plan:
     _check_size(height, width)
     if point_target_factor < 0 or not np.isfinite(point_target_factor):
@@ -288,6 +302,11 @@ def _estimate(
         az_filter=design_axis_filter(azimuth, height, remove_oversampling, power_profiles[0]),
         rg_filter=design_axis_filter(range_, width, remove_oversampling, power_profiles[1]),
         blind_azimuth=blind_azimuth,
+        response=(
+            PointResponse.from_estimates(azimuth, range_, height, width)
+            if clean and (detector.pfa > 0 or detector.threshold is not None)
+            else None
+        ),
     )
 
 
@@ -366,17 +385,25 @@ def _range_pass(
     tally: _PowerTally,
     above: np.ndarray | None = None,
     below: np.ndarray | None = None,
+    clean: CleanTargets | None = None,
 ) -> np.ndarray:
     """Range-filter complete rows; returns the filtered rows (NaN where nodata).
 
     ``above`` and ``below``: the image rows around the strip, for the local point-target rule.
+    ``clean``: the image's CLEAN targets, whose model responses are subtracted instead.
     """
     invalid = ~np.isfinite(strip)
-    mask = plan.detector.mask(strip, above, below) & ~invalid
     work = strip
-    if mask.any():
-        targets.add(mask, strip, first_row)
-        work = plan.detector.replace(strip, first_row, mask)
+    if clean is not None:
+        if len(clean):
+            rows, cols = strip.shape
+            model = clean.model(plan.response, first_row, rows, 0, cols)
+            work = (strip - model).astype(np.complex64)
+    else:
+        mask = plan.detector.mask(strip, above, below) & ~invalid
+        if mask.any():
+            targets.add(mask, strip, first_row)
+            work = plan.detector.replace(strip, first_row, mask)
     n_invalid = int(invalid.sum())
     if n_invalid:
         work = np.where(invalid, np.complex64(0), work)
@@ -401,14 +428,18 @@ def _azimuth_pass(
     plan: _Plan,
     targets: tuple[np.ndarray, np.ndarray, np.ndarray],
     correction: float = 1.0,
+    clean: CleanTargets | None = None,
 ) -> np.ndarray:
-    """Azimuth-filter complete columns, scale by ``correction`` and put the targets back."""
+    """Azimuth-filter complete columns, scale by ``correction`` and put the targets back
+    (original values, or with ``clean`` their unwhitened model responses)."""
     invalid = np.isnan(strip)
     any_invalid = bool(invalid.any())
     work = np.where(invalid, np.complex64(0), strip) if any_invalid else strip
     out = apply_axis_filter(work, plan.az_filter, axis=0)
     if correction != 1.0:
         out *= np.float32(correction)
+    if clean is not None:
+        restore(out, clean, plan.response, plan.az_filter, plan.rg_filter, first_col)
     if any_invalid:
         positions = plan.az_filter.input_positions(np.arange(plan.az_filter.output_length))
         out[invalid[positions, :]] = np.complex64(complex(np.nan, np.nan))
@@ -417,6 +448,31 @@ def _azimuth_pass(
         inside = (cols >= first_col) & (cols < first_col + out.shape[1])
         out[rows[inside], cols[inside] - first_col] = values[inside]
     return out
+
+
+def _clean_targets(
+    plan: _Plan, read: Callable, height: int, width: int, strip_rows: int
+) -> CleanTargets | None:
+    """The image's point targets fitted for CLEAN (None when CLEAN is off): one pass over
+    row strips, each read with the rows its ring and fit window reach."""
+    if plan.response is None:
+        return None
+    margin = max(RING_OUTER, 2)
+    parts = []
+    for row in range(0, height, strip_rows):
+        rows = min(strip_rows, height - row)
+        top, bottom = max(0, row - margin), min(height, row + rows + margin)
+        stack = read(top, 0, bottom - top, width)
+        start = row - top
+        mask = plan.detector.mask(
+            stack[start : start + rows],
+            stack[:start] if start else None,
+            stack[start + rows :] if bottom > row + rows else None,
+        )
+        full = np.zeros(stack.shape, bool)
+        full[start : start + rows] = mask & np.isfinite(stack[start : start + rows])
+        parts.append(find_targets(stack, full, start, rows, top, plan.response))
+    return CleanTargets.concatenate(parts)
 
 
 def _output_targets(plan: _Plan, store: TargetStore):
@@ -456,6 +512,7 @@ def _report(plan: _Plan, store_count: int, invalid: int, remove: bool, height: i
         invalid_pixels=invalid,
         sweep=plan.sweep,
         point_target_pfa=plan.detector.pfa,
+        clean=plan.response is not None,
     )
 
 
@@ -466,6 +523,7 @@ def decorrelate_array(
     point_target_pfa: float = DEFAULT_POINT_TARGET_PFA,
     tops: SwathRamp | None = None,
     reramp: bool = True,
+    clean: bool = DEFAULT_CLEAN,
 ) -> tuple[np.ndarray, DecorrelationReport]:
     """Whiten the speckle of an in-memory SLC.
 
@@ -489,6 +547,10 @@ def decorrelate_array(
     reramp : bool
         With ``tops``: reramp the output on the output grid (off: return it deramped, which is
         enough for intensity).
+    clean : bool
+        Take each point target's whole point response out before whitening and put it back
+        unwhitened (:mod:`.core.clean`); off: replace the target pixels by background noise
+        and put their original values back.
 
     Returns
     -------
@@ -521,16 +583,25 @@ def decorrelate_array(
         return array[row : row + rows, col : col + cols]
 
     plan = _estimate(
-        read, height, width, point_target_factor, remove_oversampling, point_target_pfa, tops
+        read,
+        height,
+        width,
+        point_target_factor,
+        remove_oversampling,
+        point_target_pfa,
+        tops,
+        clean,
     )
     _refuse_tops(plan, tops=tops)
     store = TargetStore.empty()
     tally = _PowerTally()
-    ranged = _range_pass(array, 0, plan, store, tally)
-    out = _azimuth_pass(ranged, 0, plan, _output_targets(plan, store), tally.correction())
+    targets = _clean_targets(plan, read, height, width, height)
+    ranged = _range_pass(array, 0, plan, store, tally, clean=targets)
+    out = _azimuth_pass(ranged, 0, plan, _output_targets(plan, store), tally.correction(), targets)
     if tops is not None and reramp:
         out = _reramped(out, tops, plan, 0)
-    report = _report(plan, len(store), tally.invalid, remove_oversampling, height, width)
+    count = len(targets) if targets is not None else len(store)
+    report = _report(plan, count, tally.invalid, remove_oversampling, height, width)
     LOG.info("Decorrelation:\n%s", report.summary())
     return out, report
 
@@ -681,6 +752,7 @@ def decorrelate_raster(
     is_cancelled: CancelFn | None = None,
     point_target_pfa: float = DEFAULT_POINT_TARGET_PFA,
     tops: SwathRamp | None = None,
+    clean: bool = DEFAULT_CLEAN,
 ) -> DecorrelationReport:
     """Whiten the speckle of an SLC raster, streaming it strip by strip.
 
@@ -716,6 +788,8 @@ def decorrelate_raster(
         For Sentinel-1 TOPS data: the annotation and where the raster lies in its swath. Bursts
         are deramped when read (samples outside the valid window become nodata), the azimuth
         band is the product's, and a complex output is reramped on the output grid.
+    clean : bool
+        CLEAN point targets (see :func:`decorrelate_array`).
 
     Returns
     -------
@@ -756,6 +830,7 @@ def decorrelate_raster(
             remove_oversampling,
             point_target_pfa,
             tops,
+            clean,
         )
         try:
             _refuse_tops(plan, source.metadata(), tops)
@@ -778,13 +853,15 @@ def decorrelate_raster(
         scratch = _Scratch(folder, height, out_width, strip_cols, in_memory)
         store = TargetStore.empty()
         tally = _PowerTally()
+        clean_targets = _clean_targets(plan, read, height, width, strip_rows)
         try:
             for row in range(0, height, strip_rows):
                 check_cancel()
                 rows = min(strip_rows, height - row)
                 strip = read(row, 0, rows, width)
                 above = below = None
-                if plan.detector.pfa > 0:  # the ring of the local rule reaches across strips
+                # the ring of the local rule reaches across strips (CLEAN found its targets)
+                if plan.detector.pfa > 0 and clean_targets is None:
                     top = max(0, row - RING_OUTER)
                     above = read(top, 0, row - top, width) if row > top else None
                     bottom = min(height, row + rows + RING_OUTER)
@@ -793,14 +870,18 @@ def decorrelate_raster(
                         if bottom > row + rows
                         else None
                     )
-                scratch.write_rows(row, _range_pass(strip, row, plan, store, tally, above, below))
+                scratch.write_rows(
+                    row,
+                    _range_pass(strip, row, plan, store, tally, above, below, clean_targets),
+                )
                 end = min(row + strip_rows, height)
                 if end % block_rows == 0 or end == height:
                     source.release_cache()  # only whole blocks: none is decoded twice
                 progress(0.1 + 0.45 * min(row + strip_rows, height) / height)
             invalid = tally.invalid
             correction = tally.correction()
-            report = _report(plan, len(store), invalid, remove_oversampling, height, width)
+            count = len(clean_targets) if clean_targets is not None else len(store)
+            report = _report(plan, count, invalid, remove_oversampling, height, width)
             LOG.info("Decorrelation of '%s':\n%s", input_path, report.summary())
             georeferencing = source.georeferencing()
             if plan.az_filter.resamples or plan.rg_filter.resamples:
@@ -827,7 +908,7 @@ def decorrelate_raster(
                 for col in range(0, out_width, strip_cols):
                     check_cancel()
                     columns = scratch.read_columns(col)
-                    filtered = _azimuth_pass(columns, col, plan, targets, correction)
+                    filtered = _azimuth_pass(columns, col, plan, targets, correction, clean_targets)
                     if tops is not None and output_format == "complex":
                         filtered = _reramped(filtered, tops, plan, col)
                     writer.write(_convert(filtered, output_format), 0, col)

@@ -33,14 +33,17 @@ from functools import cached_property
 
 import numpy as np
 from scipy import fft as sp_fft
-from scipy.ndimage import correlate1d, median_filter
+from scipy.ndimage import correlate1d, maximum_filter, median_filter
 
 #: Kernel radius (px): the leakage is cancelled up to this distance from its source.
 RADIUS = 128
 #: Frequency grid of the kernel design (independent of the raster and the tile).
 DESIGN_LENGTH = 2048
-#: Ring of the background that replaces point targets before filtering (Chebyshev 2 to 3).
-TARGET_RING = 3
+#: Point targets and the pixels within this Chebyshev distance of them (their main lobe) are
+#: replaced by the background before filtering and keep their values.
+TARGET_DILATION = 2
+#: Outer Chebyshev radius of the ring, just outside the dilation, whose median is that background.
+TARGET_RING = TARGET_DILATION + 2
 #: Smallest share of the kernel's weight on valid pixels for a pixel to be filtered.
 MIN_VALID_WEIGHT = 0.95
 PREFIX = "S2V_DECORRELATION_"
@@ -136,9 +139,10 @@ class Retaper:
         targets = np.zeros(values.shape, bool) if targets is None else np.asarray(targets, bool)
         work = np.where(valid, values, 0.0)
         if targets.any():
-            ring = np.ones((2 * TARGET_RING + 1,) * 2, bool)
-            ring[1:-1, 1:-1] = False
-            background = median_filter(work, footprint=ring, mode="nearest")
+            # the main lobe of a target is as bright as a target: it must not spread either
+            size = 2 * TARGET_DILATION + 1
+            targets = maximum_filter(targets, size=size, mode="nearest")
+            background = median_filter(work, footprint=_ring(), mode="nearest")
             work = np.where(targets, background, work)
         k_az, k_rg = self.kernels
         filtered = self._separable(work, k_az, k_rg)
@@ -154,6 +158,12 @@ class Retaper:
         # order whatever the window, so tiled and untiled runs agree to the bit
         out = correlate1d(data, k_az, axis=0, mode="nearest")
         return correlate1d(out, k_rg, axis=1, mode="nearest")
+
+
+def _ring() -> np.ndarray:
+    """Pixels at Chebyshev distance in ``(TARGET_DILATION, TARGET_RING]`` from the centre."""
+    yy, xx = np.mgrid[-TARGET_RING : TARGET_RING + 1, -TARGET_RING : TARGET_RING + 1]
+    return np.maximum(np.abs(yy), np.abs(xx)) > TARGET_DILATION
 
 
 def retaper_from_metadata(items: dict | None) -> tuple[Retaper | None, str]:
