@@ -16,7 +16,8 @@ the scatterers' boxes (peak = the land's amplitude).
 
 Usage::
 
-    python -m bench.bench_coast [--size 512] [--remove-oversampling] [--decorrelator-pfa P]
+    python -m bench.bench_coast [--size 512] [--remove-oversampling] [--clean]
+                                [--decorrelator-pfa P]
 """
 
 from __future__ import annotations
@@ -84,15 +85,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--remove-oversampling", action="store_true")
     parser.add_argument("--decorrelator-pfa", type=float, default=None)
+    parser.add_argument(
+        "--clean",
+        action="store_true",
+        help="the decorrelator's CLEAN point targets (engine option)",
+    )
     parser.add_argument("--model", default=None, help="ONNX model (default: the shipped one)")
     args = parser.parse_args(argv)
     decorrelator = (
         {} if args.decorrelator_pfa is None else {"point_target_pfa": args.decorrelator_pfa}
     )
+    if args.clean:
+        decorrelator["clean"] = True
     result = run(args.size, args.remove_oversampling, decorrelator, args.model)
     print(
         f"Coast {args.size} x {args.size}, oversampling "
-        f"{'removed' if args.remove_oversampling else 'kept (truth grid)'}; floors: sea ratio "
+        f"{'removed' if args.remove_oversampling else 'kept (truth grid)'}, point targets "
+        f"{'CLEAN' if args.clean else 'replaced by noise'}; floors: sea ratio "
         "beyond 10 px <= 3, scatterer energy kept (median) >= 0.85"
     )
     print(json.dumps(result, indent=1))
