@@ -11,9 +11,12 @@ The pipeline, for a raster of any size with bounded memory:
    local rule of :mod:`s2v_plugin.core.point_targets` finds improbable against their ring
    median clipped to that rule's threshold, exactly as in training), turn its inverse-gamma prior
    into the posterior mean and standard deviation (:mod:`s2v_plugin.core.bayes`); a pixel whose
-   prior-predictive tail under its neighbourhood's prior is below ``POINT_TARGET_PFA`` is a
-   point target and keeps its observed value; nodata stays nodata. (With ``POINT_TARGET_PFA``
-   0, the deprecated global rule ``POINT_TARGET_FACTOR`` times the median decides instead.)
+   prior-predictive tail under its neighbourhood's prior is below ``POINT_TARGET_PFA`` (or a
+   4-neighbour pair both improbable, :func:`~s2v_plugin.core.point_targets.tail_targets`) is a
+   point target and keeps its observed value; the other pixels' estimate is renormalised to the
+   input's local mean (:mod:`s2v_plugin.core.local_mean`); nodata stays nodata. (With
+   ``POINT_TARGET_PFA`` 0, the deprecated global rule ``POINT_TARGET_FACTOR`` times the median
+   decides instead, without renormalisation: version 1.1's estimator.)
 4. write the tile cores into all-or-nothing outputs (:mod:`s2v_plugin.io.raster_writer`).
 """
 
