@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -30,8 +30,8 @@ from .core import bayes
 from .core.domain import (
     AMPLITUDE,
     AUTO,
-    DOMAINS,
     INTENSITY,
+    check_domain,
     from_intensity,
     std_from_intensity,
     to_intensity,
@@ -54,7 +54,6 @@ from .tiled_run import ArrayOutput, Callbacks, all_or_nothing, run_tiles
 
 LOG = logging.getLogger(__name__)
 
-DEFAULT_TILE_SIZE = 1024
 #: Default tile core on a GPU (TILE_SIZE empty or 0): its memory is not the host's RAM.
 DEFAULT_GPU_TILE_SIZE = 2048
 MIN_TILE_SIZE = 32
@@ -274,24 +273,31 @@ def card_pfa(card) -> float:
     return float(getattr(card, "point_target_pfa", DEFAULT_PFA))
 
 
-def _check_options(
-    domain: str,
-    looks: float | None,
-    tile_size: int | None,
-    auto: bool = False,
-    pfa: float | None = None,
-) -> None:
-    if pfa is not None and not (np.isfinite(pfa) and 0 <= pfa < 1):
-        raise InputError(
-            f"POINT_TARGET_PFA must be a probability in [0, 1), 0 to disable (got {pfa})."
-        )
-    allowed = (*DOMAINS, AUTO) if auto else DOMAINS
-    if domain not in allowed:
-        raise InputError(f"DOMAIN must be one of {allowed}, not {domain!r}.")
-    if looks is not None and not (np.isfinite(looks) and looks >= 1):
-        raise InputError(f"LOOKS must be a number >= 1 (got {looks}).")
-    if tile_size and tile_size < MIN_TILE_SIZE:
-        raise InputError(f"TILE_SIZE must be at least {MIN_TILE_SIZE} pixels (got {tile_size}).")
+@dataclass(frozen=True)
+class _Request:
+    """What the caller asked of a run, passed whole from :func:`despeckle_raster` and
+    :func:`despeckle_array` to :func:`_run` (None: the model card's value)."""
+
+    domain: str
+    looks: float | None
+    tile_size: int | None
+    point_target_factor: float | None
+    point_target_pfa: float | None
+
+    def check(self, auto: bool = False) -> None:
+        """Raise :class:`InputError` for values no run accepts (``auto``: DOMAIN may be auto)."""
+        pfa, looks, tile_size = self.point_target_pfa, self.looks, self.tile_size
+        if pfa is not None and not (np.isfinite(pfa) and 0 <= pfa < 1):
+            raise InputError(
+                f"POINT_TARGET_PFA must be a probability in [0, 1), 0 to disable (got {pfa})."
+            )
+        check_domain(self.domain, auto)
+        if looks is not None and not (np.isfinite(looks) and looks >= 1):
+            raise InputError(f"LOOKS must be a number >= 1 (got {looks}).")
+        if tile_size and tile_size < MIN_TILE_SIZE:
+            raise InputError(
+                f"TILE_SIZE must be at least {MIN_TILE_SIZE} pixels (got {tile_size})."
+            )
 
 
 def choose_tile(
@@ -347,29 +353,26 @@ def _run(
     session: ModelSession,
     outputs: list,
     products: list[str],
-    *,
-    domain: str,
-    looks: float | None,
-    tile_size: int,
-    point_target_factor: float | None,
+    request: _Request,
     callbacks: Callbacks,
     batch_pixels: int,
-    point_target_pfa: float | None = None,
 ) -> DespeckleReport:
     """Shared run of :func:`despeckle_raster` and :func:`despeckle_array`: scan, then the tiled
-    run writing ``products[i]`` (one of :data:`PRODUCTS`) into ``outputs[i]``."""
+    run writing ``products[i]`` (one of :data:`PRODUCTS`) into ``outputs[i]``; ``request``
+    holds the resolved domain and looks and the chosen tile size."""
     started = time.perf_counter()
     card = session.card
     scene = prepare_scene(
         source,
         card,
-        domain,
-        looks,
-        tile_size,
-        point_target_factor,
+        request.domain,
+        request.looks,
+        request.tile_size,
+        request.point_target_factor,
         callbacks.part(0.0, SCAN_SHARE),
-        point_target_pfa,
+        request.point_target_pfa,
     )
+    domain = scene.domain
     looks, scale, plan, output_domain = scene.looks, scene.scale, scene.plan, scene.output_domain
     despeckler = Despeckler(session, looks, scale)
     point_targets = 0
@@ -562,10 +565,10 @@ def despeckle_raster(
     S2VError
         With an actionable message; no output file is left behind.
     """
-    callbacks = Callbacks.of(progress, is_cancelled, log)
-    log = callbacks.log
-    warn = warn or log
-    _check_options(domain, looks, tile_size, auto=True, pfa=point_target_pfa)
+    callbacks = Callbacks.of(progress, is_cancelled, log, warn)
+    log, warn = callbacks.log, callbacks.warn
+    request = _Request(domain, looks, tile_size, point_target_factor, point_target_pfa)
+    request.check(auto=True)
     for path in filter(None, (output_path, uncertainty_path, point_targets_path)):
         check_writable(path)
     memory.return_freed_memory_to_the_system()
@@ -622,19 +625,9 @@ def despeckle_raster(
             if product != "targets":
                 writer.set_unit_type(UNITS[output_domain])
         with all_or_nothing(writers):
-            report = _run(
-                source,
-                session,
-                writers,
-                [product for _, product, _ in outputs],
-                domain=domain,
-                looks=looks,
-                tile_size=tile_size,
-                point_target_factor=point_target_factor,
-                callbacks=callbacks,
-                batch_pixels=batch_pixels,
-                point_target_pfa=point_target_pfa,
-            )
+            products = [product for _, product, _ in outputs]
+            resolved = replace(request, domain=domain, looks=looks, tile_size=tile_size)
+            report = _run(source, session, writers, products, resolved, callbacks, batch_pixels)
             for writer in writers:
                 for key, value in report_metadata(report).items():
                     writer.set_metadata_item(key, value)
@@ -664,7 +657,8 @@ def despeckle_array(
     (mean, std, report) when ``return_std`` is true; ``return_targets`` appends the boolean
     point-target mask to that tuple.
     """
-    _check_options(domain, looks, tile_size, pfa=point_target_pfa)
+    request = _Request(domain, looks, tile_size, point_target_factor, point_target_pfa)
+    request.check()
     source = ArraySource(image)
     session = ModelSession(resolve_model_path(model_path), device)
     tile_size, batch_pixels = choose_tile(session, tile_size, None, LOG.debug, image.shape[:2])
@@ -673,19 +667,8 @@ def despeckle_array(
         ArrayOutput(*image.shape),
         ArrayOutput(*image.shape, dtype=np.uint8, fill=MASK_NODATA),
     ]
-    report = _run(
-        source,
-        session,
-        outputs,
-        list(PRODUCTS),
-        domain=domain,
-        looks=looks,
-        tile_size=tile_size,
-        point_target_factor=point_target_factor,
-        callbacks=Callbacks(),
-        batch_pixels=batch_pixels,
-        point_target_pfa=point_target_pfa,
-    )
+    request = replace(request, tile_size=tile_size)
+    report = _run(source, session, outputs, list(PRODUCTS), request, Callbacks(), batch_pixels)
     mean, std = outputs[0].array, outputs[1].array
     targets = outputs[2].array == 1
     if return_targets:
