@@ -14,7 +14,11 @@ The pipeline, for a raster of any size with bounded memory:
    prior-predictive tail under its neighbourhood's prior is below ``POINT_TARGET_PFA`` is a
    point target and keeps its observed value; nodata stays nodata. (With ``POINT_TARGET_PFA``
    0, the deprecated global rule ``POINT_TARGET_FACTOR`` times the median decides instead.)
-4. write the tile cores into all-or-nothing outputs (:mod:`s2v_plugin.io.raster_writer`).
+4. retaper (:mod:`s2v_plugin.core.retaper`, a separate stage after the estimator): an input
+   decorrelated by this plugin with its oversampling kept gets the estimate filtered back to
+   the product's own tapered resolution, which takes back the whitened sidelobes that bright
+   areas spread into dark ones; the tile halo grows by the filter's radius;
+5. write the tile cores into all-or-nothing outputs (:mod:`s2v_plugin.io.raster_writer`).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from .core.domain import (
 from .core.errors import InputError
 from .core.intensity_scale import IntensityScale, scale_from_samples
 from .core.point_targets import DEFAULT_PFA, RING_OUTER, local_target_mask, prior_tail
+from .core.retaper import Retaper, retaper_from_metadata
 from .core.tiling import Tile, TilePlan, plan_tiles
 from .io.band_scan import scan_band
 from .io.gdal_cache import gdal_cache_limit
@@ -79,6 +84,7 @@ class DespeckleReport:
     total_seconds: float
     output_domain: str
     point_target_pfa: float = 0.0
+    retaper: str = ""
 
 
 def scan_intensity(
@@ -164,6 +170,7 @@ def despeckle_tiles(
     tiles,
     domain: str,
     output_domain: str,
+    retaper: Retaper | None = None,
 ) -> list[TileResult]:
     """Despeckle some tiles of a plan in one batch: the unit of work of every runner.
 
@@ -178,6 +185,8 @@ def despeckle_tiles(
         The raster's tile plan; ``tiles`` are some of its tiles.
     domain, output_domain : str
         Domain of a real input band, and of the output (intensity for complex input).
+    retaper : Retaper, optional
+        The scene's retapering filter (the plan's halo must include its :attr:`~Retaper.halo`).
 
     Returns
     -------
@@ -185,7 +194,7 @@ def despeckle_tiles(
         One per tile, in order, cut to the tile's core.
     """
     windows = np.stack([read_window(source, plan, tile) for tile in tiles])
-    return despeckle_windows(despeckler, windows, tiles, domain, output_domain)
+    return despeckle_windows(despeckler, windows, tiles, domain, output_domain, retaper)
 
 
 def despeckle_windows(
@@ -194,10 +203,13 @@ def despeckle_windows(
     tiles,
     domain: str,
     output_domain: str,
+    retaper: Retaper | None = None,
 ) -> list[TileResult]:
     """Despeckle windows already read (``[N, H, W]`` in ``domain``, one per tile); see
     :func:`despeckle_tiles`."""
     mean, std, targets = despeckler.estimate(to_intensity(windows, domain))
+    if retaper is not None:
+        mean = np.stack([retaper.apply(m, t) for m, t in zip(mean, targets)])
     results = []
     for index, tile in enumerate(tiles):
         tile_mean = core_of(mean[index], tile)
@@ -223,6 +235,7 @@ class Scene:
     plan: TilePlan
     domain: str
     output_domain: str
+    retaper: Retaper | None = None
 
 
 def prepare_scene(
@@ -234,6 +247,7 @@ def prepare_scene(
     point_target_factor: float | None,
     progress: Callable[[float], None] | None = None,
     point_target_pfa: float | None = None,
+    retaper: Retaper | None = None,
 ) -> Scene:
     """Scan the whole raster once and plan its tiles: the first step of every runner.
 
@@ -255,6 +269,8 @@ def prepare_scene(
         Requested tile core size.
     progress : callable, optional
         Fraction of the scan done.
+    retaper : Retaper, optional
+        The retapering stage after the estimator (:func:`scene_retaper`); its halo is added.
     """
     looks = float(card.looks if looks is None else looks)
     factor = card.point_target_factor if point_target_factor is None else point_target_factor
@@ -263,9 +279,24 @@ def prepare_scene(
     # The local point-target rule clips the network input from a ring up to RING_OUTER px
     # away: the halo covers it too, so tiles stay exact.
     halo = card.receptive_field + (RING_OUTER if pfa > 0 else 0)
+    halo += retaper.halo if retaper is not None else 0
     plan = plan_tiles(source.info.height, source.info.width, tile_size, halo, card.size_multiple)
     output_domain = INTENSITY if source.info.is_complex else domain
-    return Scene(looks, scale, plan, domain, output_domain)
+    return Scene(looks, scale, plan, domain, output_domain, retaper)
+
+
+def scene_retaper(
+    provenance: dict | None, enabled: bool = True, log: Callable[[str], None] | None = None
+) -> Retaper | None:
+    """The retapering stage for an input with these ``S2V_DECORRELATION_*`` items, or None
+    (switched off, or not applicable: the log says why)."""
+    log = log or LOG.info
+    if not enabled:
+        log("Retapering: off (RETAPER).")
+        return None
+    retaper, why = retaper_from_metadata(provenance)
+    log(f"Retapering: {retaper.describe()}." if retaper else f"Retapering: none, {why}.")
+    return retaper
 
 
 def card_pfa(card) -> float:
@@ -283,6 +314,7 @@ class _Request:
     tile_size: int | None
     point_target_factor: float | None
     point_target_pfa: float | None
+    retaper: Retaper | None = None  # the resolved stage (:func:`scene_retaper`)
 
     def check(self, auto: bool = False) -> None:
         """Raise :class:`InputError` for values no run accepts (``auto``: DOMAIN may be auto)."""
@@ -306,6 +338,7 @@ def choose_tile(
     memory_budget_mb: float | None,
     log: Callable[[str], None],
     raster_shape: tuple[int, int] | None = None,
+    extra_halo: int = 0,
 ) -> tuple[int, int]:
     """Tile core size and batch size (pixels) of a run; logs the tile and the memory budget.
 
@@ -322,7 +355,7 @@ def choose_tile(
     choice = memory.choose_tile(
         tile_size,
         memory_budget_mb,
-        card.receptive_field,
+        card.receptive_field + extra_halo,
         card.size_multiple,
         per_pixel,
         memory.available_memory_mb(),
@@ -359,7 +392,7 @@ def _run(
 ) -> DespeckleReport:
     """Shared run of :func:`despeckle_raster` and :func:`despeckle_array`: scan, then the tiled
     run writing ``products[i]`` (one of :data:`PRODUCTS`) into ``outputs[i]``; ``request``
-    holds the resolved domain and looks and the chosen tile size."""
+    holds the resolved domain and looks, the chosen tile size and the retapering stage."""
     started = time.perf_counter()
     card = session.card
     scene = prepare_scene(
@@ -371,6 +404,7 @@ def _run(
         request.point_target_factor,
         callbacks.part(0.0, SCAN_SHARE),
         request.point_target_pfa,
+        request.retaper,
     )
     domain = scene.domain
     looks, scale, plan, output_domain = scene.looks, scene.scale, scene.plan, scene.output_domain
@@ -385,7 +419,9 @@ def _run(
 
     def compute(tiles, windows):
         nonlocal point_targets
-        results = despeckle_windows(despeckler, windows, tiles, domain, output_domain)
+        results = despeckle_windows(
+            despeckler, windows, tiles, domain, output_domain, scene.retaper
+        )
         point_targets += sum(result.point_targets for result in results)
         return [tuple(get(result) for get in pick) for result in results]
 
@@ -413,6 +449,7 @@ def _run(
         total_seconds=time.perf_counter() - started,
         output_domain=output_domain,
         point_target_pfa=scale.pfa,
+        retaper=scene.retaper.describe() if scene.retaper is not None else "",
     )
 
 
@@ -469,6 +506,7 @@ def report_metadata(report: DespeckleReport) -> dict:
         "S2V_POINT_TARGETS": report.point_targets,
         "S2V_POINT_TARGET_PFA": report.point_target_pfa,
         "S2V_EXECUTION_PROVIDER": report.execution_provider,
+        "S2V_RETAPER": report.retaper or "none",
     }
 
 
@@ -509,6 +547,7 @@ def despeckle_raster(
     memory_budget_mb: float | None = None,
     threads: int = 0,
     precision: str = "fp32",
+    retaper: bool = True,
 ) -> DespeckleReport:
     """Despeckle one band of a raster file into a float32 GeoTIFF (or other GDAL format).
 
@@ -555,6 +594,10 @@ def despeckle_raster(
         CPU threads of the network; 0 lets onnxruntime use every core.
     precision : {"fp32", "int8", "fp16"}
         Model variant; only fp32 unless a variant is shipped next to the model.
+    retaper : bool
+        Filter the estimate back to the product's tapered resolution when the input was
+        decorrelated by this plugin with its oversampling kept (:mod:`s2v_plugin.core.retaper`);
+        other inputs are never filtered.
 
     Returns
     -------
@@ -590,8 +633,14 @@ def despeckle_raster(
         elif device == "auto" and session.provider != CUDA_PROVIDER:
             log("DEVICE auto: CUDA is not usable here (needs onnxruntime-gpu), running on the CPU.")
         log(f"Execution provider: {session.provider} (DEVICE {device})")
+        retaper_stage = scene_retaper(description.provenance, retaper, log)
         tile_size, budget_batch = choose_tile(
-            session, tile_size, memory_budget_mb, log, (source.info.height, source.info.width)
+            session,
+            tile_size,
+            memory_budget_mb,
+            log,
+            (source.info.height, source.info.width),
+            retaper_stage.halo if retaper_stage else 0,
         )
         batch_pixels = batch_pixels or budget_batch
         output_domain = INTENSITY if source.info.is_complex else domain
@@ -626,7 +675,9 @@ def despeckle_raster(
                 writer.set_unit_type(UNITS[output_domain])
         with all_or_nothing(writers):
             products = [product for _, product, _ in outputs]
-            resolved = replace(request, domain=domain, looks=looks, tile_size=tile_size)
+            resolved = replace(
+                request, domain=domain, looks=looks, tile_size=tile_size, retaper=retaper_stage
+            )
             report = _run(source, session, writers, products, resolved, callbacks, batch_pixels)
             for writer in writers:
                 for key, value in report_metadata(report).items():
@@ -650,8 +701,14 @@ def despeckle_array(
     return_std: bool = False,
     point_target_pfa: float | None = None,
     return_targets: bool = False,
+    decorrelation: dict | None = None,
+    retaper: bool = True,
 ):
     """Despeckle an in-memory image (NaN = nodata) exactly as :func:`despeckle_raster` would.
+
+    ``decorrelation``: the image's ``S2V_DECORRELATION_*`` items (for an array from
+    :func:`s2v_plugin.decorrelate.decorrelate_array`, its report's ``metadata()``), which
+    enable the retapering stage as a raster's metadata would; ``retaper`` False switches it off.
 
     Returns the posterior mean in the image's domain (complex gives intensity), or
     (mean, std, report) when ``return_std`` is true; ``return_targets`` appends the boolean
@@ -661,13 +718,21 @@ def despeckle_array(
     request.check()
     source = ArraySource(image)
     session = ModelSession(resolve_model_path(model_path), device)
-    tile_size, batch_pixels = choose_tile(session, tile_size, None, LOG.debug, image.shape[:2])
+    retaper_stage = scene_retaper(decorrelation, retaper, LOG.debug)
+    tile_size, batch_pixels = choose_tile(
+        session,
+        tile_size,
+        None,
+        LOG.debug,
+        image.shape[:2],
+        retaper_stage.halo if retaper_stage else 0,
+    )
     outputs = [
         ArrayOutput(*image.shape),
         ArrayOutput(*image.shape),
         ArrayOutput(*image.shape, dtype=np.uint8, fill=MASK_NODATA),
     ]
-    request = replace(request, tile_size=tile_size)
+    request = replace(request, tile_size=tile_size, retaper=retaper_stage)
     report = _run(source, session, outputs, list(PRODUCTS), request, Callbacks(), batch_pixels)
     mean, std = outputs[0].array, outputs[1].array
     targets = outputs[2].array == 1
@@ -689,4 +754,5 @@ __all__ = [
     "despeckle_windows",
     "prepare_scene",
     "scan_intensity",
+    "scene_retaper",
 ]

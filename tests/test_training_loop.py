@@ -92,7 +92,7 @@ def test_a_short_training_run_lowers_the_loss_and_resumes(tmp_path):
     before = evaluate_nll(build_model(cfg["model"]), y, m, "cpu", 1.0)
 
     assert main(args) == 0
-    state = torch.load(out / "checkpoint.pt", weights_only=False)
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
     assert state["step"] == 60
     trained = build_model(cfg["model"])
     trained.load_state_dict(state["model"])
@@ -101,7 +101,7 @@ def test_a_short_training_run_lowers_the_loss_and_resumes(tmp_path):
     assert (out / "model.onnx").exists() and "step 50" in (out / "train.log").read_text()
 
     assert main([*args, "--steps", "70"]) == 0
-    assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == 70
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 70
     assert "resumed from" in (out / "train.log").read_text()
 
 
@@ -114,7 +114,7 @@ def test_fine_tuning_starts_from_the_given_weights_in_a_new_folder(tmp_path):
     )
     log = (tmp_path / "b" / "train.log").read_text()
     assert "fine-tuning from" in log
-    assert torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False)["step"] == 3
+    assert torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)["step"] == 3
 
 
 def test_a_run_resumes_on_a_machine_without_its_rasters(tmp_path):

@@ -131,7 +131,7 @@ def export_onnx(model: Speckle2Void, path: str | Path, card: ModelCard) -> Path:
 def load_checkpoint_model(checkpoint: str | Path) -> tuple[Speckle2Void, dict]:
     """Rebuild the network of a training checkpoint (CPU, eval mode) and return it with the
     checkpoint's metadata (config, step, elapsed time...)."""
-    state = torch.load(str(checkpoint), map_location="cpu", weights_only=False)
+    state = torch.load(str(checkpoint), map_location="cpu", weights_only=True)
     model = build_model(state["config"]["model"])
     model.load_state_dict(state["model"])
     return model.eval(), state
