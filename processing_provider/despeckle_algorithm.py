@@ -8,6 +8,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterNumber,
@@ -65,6 +66,7 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
     DEVICE = "DEVICE"
     POINT_TARGET_FACTOR = "POINT_TARGET_FACTOR"
     POINT_TARGET_PFA = "POINT_TARGET_PFA"
+    RETAPER = "RETAPER"
     SCHEDULER = "SCHEDULER"
     MEMORY_BUDGET_MB = "MEMORY_BUDGET_MB"
     THREADS = "THREADS"
@@ -133,6 +135,12 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
             "Point target factor (deprecated, used only when the probability is 0): "
             "pixels brighter than this times the raster's median are kept unchanged; empty uses "
             "the model's value, 0 disables.\n"
+            "Retaper to the product's resolution (default on): whitening spreads the sidelobes "
+            "of bright areas and strong scatterers into dark ones (sea next to land); for an "
+            "input decorrelated by this plugin with the oversampling kept, the despeckled "
+            "estimate is filtered back to the product's own tapered resolution, which takes "
+            "most of that leakage back. Other inputs (oversampling removed, GRD, detected "
+            "products) are never filtered; the log says which applied.\n"
             "Dask scheduler: empty runs here; an address (tcp://host:8786) or a "
             "scheduler .json file runs the same computation on a Dask cluster (needs "
             "dask.distributed, and input and outputs on paths every worker can reach).\n\n"
@@ -212,6 +220,9 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
                 minValue=0.0,
                 optional=True,
             ),
+            QgsProcessingParameterBoolean(
+                self.RETAPER, "Retaper to the product's resolution", defaultValue=True
+            ),
             QgsProcessingParameterString(
                 self.SCHEDULER,
                 "Dask scheduler address (empty: run here)",
@@ -290,6 +301,7 @@ class DespeckleAlgorithm(Speckle2VoidAlgorithm):
                     self, parameters, self.POINT_TARGET_FACTOR, context
                 ),
                 point_target_pfa=optional_number(self, parameters, self.POINT_TARGET_PFA, context),
+                retaper=self.parameterAsBoolean(parameters, self.RETAPER, context),
                 progress=progress,
                 is_cancelled=is_cancelled,
                 log=feedback.pushInfo,

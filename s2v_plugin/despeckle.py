@@ -17,14 +17,18 @@ The pipeline, for a raster of any size with bounded memory:
    input's local mean (:mod:`s2v_plugin.core.local_mean`); nodata stays nodata. (With
    ``POINT_TARGET_PFA`` 0, the deprecated global rule ``POINT_TARGET_FACTOR`` times the median
    decides instead, without renormalisation: version 1.1's estimator.)
-4. write the tile cores into all-or-nothing outputs (:mod:`s2v_plugin.io.raster_writer`).
+4. retaper (:mod:`s2v_plugin.core.retaper`, a separate stage after the estimator): an input
+   decorrelated by this plugin with its oversampling kept gets the estimate filtered back to
+   the product's own tapered resolution, which takes back the whitened sidelobes that bright
+   areas spread into dark ones; the tile halo grows by the filter's radius;
+5. write the tile cores into all-or-nothing outputs (:mod:`s2v_plugin.io.raster_writer`).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -33,8 +37,8 @@ from .core import bayes
 from .core.domain import (
     AMPLITUDE,
     AUTO,
-    DOMAINS,
     INTENSITY,
+    check_domain,
     from_intensity,
     std_from_intensity,
     to_intensity,
@@ -51,6 +55,7 @@ from .core.point_targets import (
     prior_tail,
     tail_targets,
 )
+from .core.retaper import Retaper, retaper_from_metadata
 from .core.tiling import Tile, TilePlan, plan_tiles
 from .io.band_scan import scan_band
 from .io.gdal_cache import gdal_cache_limit
@@ -66,7 +71,6 @@ from .tiled_run import ArrayOutput, Callbacks, all_or_nothing, run_tiles
 
 LOG = logging.getLogger(__name__)
 
-DEFAULT_TILE_SIZE = 1024
 #: Default tile core on a GPU (TILE_SIZE empty or 0): its memory is not the host's RAM.
 DEFAULT_GPU_TILE_SIZE = 2048
 MIN_TILE_SIZE = 32
@@ -92,6 +96,7 @@ class DespeckleReport:
     total_seconds: float
     output_domain: str
     point_target_pfa: float = 0.0
+    retaper: str = ""
 
 
 def scan_intensity(
@@ -182,6 +187,7 @@ def despeckle_tiles(
     tiles,
     domain: str,
     output_domain: str,
+    retaper: Retaper | None = None,
 ) -> list[TileResult]:
     """Despeckle some tiles of a plan in one batch: the unit of work of every runner.
 
@@ -196,6 +202,8 @@ def despeckle_tiles(
         The raster's tile plan; ``tiles`` are some of its tiles.
     domain, output_domain : str
         Domain of a real input band, and of the output (intensity for complex input).
+    retaper : Retaper, optional
+        The scene's retapering filter (the plan's halo must include its :attr:`~Retaper.halo`).
 
     Returns
     -------
@@ -203,7 +211,7 @@ def despeckle_tiles(
         One per tile, in order, cut to the tile's core.
     """
     windows = np.stack([read_window(source, plan, tile) for tile in tiles])
-    return despeckle_windows(despeckler, windows, tiles, domain, output_domain)
+    return despeckle_windows(despeckler, windows, tiles, domain, output_domain, retaper)
 
 
 def despeckle_windows(
@@ -212,10 +220,13 @@ def despeckle_windows(
     tiles,
     domain: str,
     output_domain: str,
+    retaper: Retaper | None = None,
 ) -> list[TileResult]:
     """Despeckle windows already read (``[N, H, W]`` in ``domain``, one per tile); see
     :func:`despeckle_tiles`."""
     mean, std, targets = despeckler.estimate(to_intensity(windows, domain))
+    if retaper is not None:
+        mean = np.stack([retaper.apply(m, t) for m, t in zip(mean, targets)])
     results = []
     for index, tile in enumerate(tiles):
         tile_mean = core_of(mean[index], tile)
@@ -241,6 +252,7 @@ class Scene:
     plan: TilePlan
     domain: str
     output_domain: str
+    retaper: Retaper | None = None
 
 
 def prepare_scene(
@@ -252,6 +264,7 @@ def prepare_scene(
     point_target_factor: float | None,
     progress: Callable[[float], None] | None = None,
     point_target_pfa: float | None = None,
+    retaper: Retaper | None = None,
 ) -> Scene:
     """Scan the whole raster once and plan its tiles: the first step of every runner.
 
@@ -273,15 +286,32 @@ def prepare_scene(
         Requested tile core size.
     progress : callable, optional
         Fraction of the scan done.
+    retaper : Retaper, optional
+        The retapering stage after the estimator (:func:`scene_retaper`); its halo is added.
     """
     looks = float(card.looks if looks is None else looks)
     factor = card.point_target_factor if point_target_factor is None else point_target_factor
     pfa = card_pfa(card) if point_target_pfa is None else float(point_target_pfa)
     scale = scan_intensity(source, domain, factor, progress, pfa)
     halo = estimator_halo(card, pfa)
+    halo += retaper.halo if retaper is not None else 0
     plan = plan_tiles(source.info.height, source.info.width, tile_size, halo, card.size_multiple)
     output_domain = INTENSITY if source.info.is_complex else domain
-    return Scene(looks, scale, plan, domain, output_domain)
+    return Scene(looks, scale, plan, domain, output_domain, retaper)
+
+
+def scene_retaper(
+    provenance: dict | None, enabled: bool = True, log: Callable[[str], None] | None = None
+) -> Retaper | None:
+    """The retapering stage for an input with these ``S2V_DECORRELATION_*`` items, or None
+    (switched off, or not applicable: the log says why)."""
+    log = log or LOG.info
+    if not enabled:
+        log("Retapering: off (RETAPER).")
+        return None
+    retaper, why = retaper_from_metadata(provenance)
+    log(f"Retapering: {retaper.describe()}." if retaper else f"Retapering: none, {why}.")
+    return retaper
 
 
 def estimator_halo(card, pfa: float) -> int:
@@ -302,24 +332,32 @@ def card_pfa(card) -> float:
     return float(getattr(card, "point_target_pfa", DEFAULT_PFA))
 
 
-def _check_options(
-    domain: str,
-    looks: float | None,
-    tile_size: int | None,
-    auto: bool = False,
-    pfa: float | None = None,
-) -> None:
-    if pfa is not None and not (np.isfinite(pfa) and 0 <= pfa < 1):
-        raise InputError(
-            f"POINT_TARGET_PFA must be a probability in [0, 1), 0 to disable (got {pfa})."
-        )
-    allowed = (*DOMAINS, AUTO) if auto else DOMAINS
-    if domain not in allowed:
-        raise InputError(f"DOMAIN must be one of {allowed}, not {domain!r}.")
-    if looks is not None and not (np.isfinite(looks) and looks >= 1):
-        raise InputError(f"LOOKS must be a number >= 1 (got {looks}).")
-    if tile_size and tile_size < MIN_TILE_SIZE:
-        raise InputError(f"TILE_SIZE must be at least {MIN_TILE_SIZE} pixels (got {tile_size}).")
+@dataclass(frozen=True)
+class _Request:
+    """What the caller asked of a run, passed whole from :func:`despeckle_raster` and
+    :func:`despeckle_array` to :func:`_run` (None: the model card's value)."""
+
+    domain: str
+    looks: float | None
+    tile_size: int | None
+    point_target_factor: float | None
+    point_target_pfa: float | None
+    retaper: Retaper | None = None  # the resolved stage (:func:`scene_retaper`)
+
+    def check(self, auto: bool = False) -> None:
+        """Raise :class:`InputError` for values no run accepts (``auto``: DOMAIN may be auto)."""
+        pfa, looks, tile_size = self.point_target_pfa, self.looks, self.tile_size
+        if pfa is not None and not (np.isfinite(pfa) and 0 <= pfa < 1):
+            raise InputError(
+                f"POINT_TARGET_PFA must be a probability in [0, 1), 0 to disable (got {pfa})."
+            )
+        check_domain(self.domain, auto)
+        if looks is not None and not (np.isfinite(looks) and looks >= 1):
+            raise InputError(f"LOOKS must be a number >= 1 (got {looks}).")
+        if tile_size and tile_size < MIN_TILE_SIZE:
+            raise InputError(
+                f"TILE_SIZE must be at least {MIN_TILE_SIZE} pixels (got {tile_size})."
+            )
 
 
 def choose_tile(
@@ -328,6 +366,7 @@ def choose_tile(
     memory_budget_mb: float | None,
     log: Callable[[str], None],
     raster_shape: tuple[int, int] | None = None,
+    extra_halo: int = 0,
 ) -> tuple[int, int]:
     """Tile core size and batch size (pixels) of a run; logs the tile and the memory budget.
 
@@ -344,7 +383,7 @@ def choose_tile(
     choice = memory.choose_tile(
         tile_size,
         memory_budget_mb,
-        estimator_halo(card, card_pfa(card)),
+        estimator_halo(card, card_pfa(card)) + extra_halo,
         card.size_multiple,
         per_pixel,
         memory.available_memory_mb(),
@@ -375,29 +414,27 @@ def _run(
     session: ModelSession,
     outputs: list,
     products: list[str],
-    *,
-    domain: str,
-    looks: float | None,
-    tile_size: int,
-    point_target_factor: float | None,
+    request: _Request,
     callbacks: Callbacks,
     batch_pixels: int,
-    point_target_pfa: float | None = None,
 ) -> DespeckleReport:
     """Shared run of :func:`despeckle_raster` and :func:`despeckle_array`: scan, then the tiled
-    run writing ``products[i]`` (one of :data:`PRODUCTS`) into ``outputs[i]``."""
+    run writing ``products[i]`` (one of :data:`PRODUCTS`) into ``outputs[i]``; ``request``
+    holds the resolved domain and looks, the chosen tile size and the retapering stage."""
     started = time.perf_counter()
     card = session.card
     scene = prepare_scene(
         source,
         card,
-        domain,
-        looks,
-        tile_size,
-        point_target_factor,
+        request.domain,
+        request.looks,
+        request.tile_size,
+        request.point_target_factor,
         callbacks.part(0.0, SCAN_SHARE),
-        point_target_pfa,
+        request.point_target_pfa,
+        request.retaper,
     )
+    domain = scene.domain
     looks, scale, plan, output_domain = scene.looks, scene.scale, scene.plan, scene.output_domain
     despeckler = Despeckler(session, looks, scale)
     point_targets = 0
@@ -410,7 +447,9 @@ def _run(
 
     def compute(tiles, windows):
         nonlocal point_targets
-        results = despeckle_windows(despeckler, windows, tiles, domain, output_domain)
+        results = despeckle_windows(
+            despeckler, windows, tiles, domain, output_domain, scene.retaper
+        )
         point_targets += sum(result.point_targets for result in results)
         return [tuple(get(result) for get in pick) for result in results]
 
@@ -438,6 +477,7 @@ def _run(
         total_seconds=time.perf_counter() - started,
         output_domain=output_domain,
         point_target_pfa=scale.pfa,
+        retaper=scene.retaper.describe() if scene.retaper is not None else "",
     )
 
 
@@ -494,6 +534,7 @@ def report_metadata(report: DespeckleReport) -> dict:
         "S2V_POINT_TARGETS": report.point_targets,
         "S2V_POINT_TARGET_PFA": report.point_target_pfa,
         "S2V_EXECUTION_PROVIDER": report.execution_provider,
+        "S2V_RETAPER": report.retaper or "none",
     }
 
 
@@ -534,6 +575,7 @@ def despeckle_raster(
     memory_budget_mb: float | None = None,
     threads: int = 0,
     precision: str = "fp32",
+    retaper: bool = True,
 ) -> DespeckleReport:
     """Despeckle one band of a raster file into a float32 GeoTIFF (or other GDAL format).
 
@@ -580,6 +622,10 @@ def despeckle_raster(
         CPU threads of the network; 0 lets onnxruntime use every core.
     precision : {"fp32", "int8", "fp16"}
         Model variant; only fp32 unless a variant is shipped next to the model.
+    retaper : bool
+        Filter the estimate back to the product's tapered resolution when the input was
+        decorrelated by this plugin with its oversampling kept (:mod:`s2v_plugin.core.retaper`);
+        other inputs are never filtered.
 
     Returns
     -------
@@ -590,10 +636,10 @@ def despeckle_raster(
     S2VError
         With an actionable message; no output file is left behind.
     """
-    callbacks = Callbacks.of(progress, is_cancelled, log)
-    log = callbacks.log
-    warn = warn or log
-    _check_options(domain, looks, tile_size, auto=True, pfa=point_target_pfa)
+    callbacks = Callbacks.of(progress, is_cancelled, log, warn)
+    log, warn = callbacks.log, callbacks.warn
+    request = _Request(domain, looks, tile_size, point_target_factor, point_target_pfa)
+    request.check(auto=True)
     for path in filter(None, (output_path, uncertainty_path, point_targets_path)):
         check_writable(path)
     memory.return_freed_memory_to_the_system()
@@ -615,8 +661,14 @@ def despeckle_raster(
         elif device == "auto" and session.provider != CUDA_PROVIDER:
             log("DEVICE auto: CUDA is not usable here (needs onnxruntime-gpu), running on the CPU.")
         log(f"Execution provider: {session.provider} (DEVICE {device})")
+        retaper_stage = scene_retaper(description.provenance, retaper, log)
         tile_size, budget_batch = choose_tile(
-            session, tile_size, memory_budget_mb, log, (source.info.height, source.info.width)
+            session,
+            tile_size,
+            memory_budget_mb,
+            log,
+            (source.info.height, source.info.width),
+            retaper_stage.halo if retaper_stage else 0,
         )
         batch_pixels = batch_pixels or budget_batch
         output_domain = INTENSITY if source.info.is_complex else domain
@@ -650,19 +702,11 @@ def despeckle_raster(
             if product != "targets":
                 writer.set_unit_type(UNITS[output_domain])
         with all_or_nothing(writers):
-            report = _run(
-                source,
-                session,
-                writers,
-                [product for _, product, _ in outputs],
-                domain=domain,
-                looks=looks,
-                tile_size=tile_size,
-                point_target_factor=point_target_factor,
-                callbacks=callbacks,
-                batch_pixels=batch_pixels,
-                point_target_pfa=point_target_pfa,
+            products = [product for _, product, _ in outputs]
+            resolved = replace(
+                request, domain=domain, looks=looks, tile_size=tile_size, retaper=retaper_stage
             )
+            report = _run(source, session, writers, products, resolved, callbacks, batch_pixels)
             for writer in writers:
                 for key, value in report_metadata(report).items():
                     writer.set_metadata_item(key, value)
@@ -685,35 +729,39 @@ def despeckle_array(
     return_std: bool = False,
     point_target_pfa: float | None = None,
     return_targets: bool = False,
+    decorrelation: dict | None = None,
+    retaper: bool = True,
 ):
     """Despeckle an in-memory image (NaN = nodata) exactly as :func:`despeckle_raster` would.
+
+    ``decorrelation``: the image's ``S2V_DECORRELATION_*`` items (for an array from
+    :func:`s2v_plugin.decorrelate.decorrelate_array`, its report's ``metadata()``), which
+    enable the retapering stage as a raster's metadata would; ``retaper`` False switches it off.
 
     Returns the posterior mean in the image's domain (complex gives intensity), or
     (mean, std, report) when ``return_std`` is true; ``return_targets`` appends the boolean
     point-target mask to that tuple.
     """
-    _check_options(domain, looks, tile_size, pfa=point_target_pfa)
+    request = _Request(domain, looks, tile_size, point_target_factor, point_target_pfa)
+    request.check()
     source = ArraySource(image)
     session = ModelSession(resolve_model_path(model_path), device)
-    tile_size, batch_pixels = choose_tile(session, tile_size, None, LOG.debug, image.shape[:2])
+    retaper_stage = scene_retaper(decorrelation, retaper, LOG.debug)
+    tile_size, batch_pixels = choose_tile(
+        session,
+        tile_size,
+        None,
+        LOG.debug,
+        image.shape[:2],
+        retaper_stage.halo if retaper_stage else 0,
+    )
     outputs = [
         ArrayOutput(*image.shape),
         ArrayOutput(*image.shape),
         ArrayOutput(*image.shape, dtype=np.uint8, fill=MASK_NODATA),
     ]
-    report = _run(
-        source,
-        session,
-        outputs,
-        list(PRODUCTS),
-        domain=domain,
-        looks=looks,
-        tile_size=tile_size,
-        point_target_factor=point_target_factor,
-        callbacks=Callbacks(),
-        batch_pixels=batch_pixels,
-        point_target_pfa=point_target_pfa,
-    )
+    request = replace(request, tile_size=tile_size, retaper=retaper_stage)
+    report = _run(source, session, outputs, list(PRODUCTS), request, Callbacks(), batch_pixels)
     mean, std = outputs[0].array, outputs[1].array
     targets = outputs[2].array == 1
     if return_targets:
@@ -734,4 +782,5 @@ __all__ = [
     "despeckle_windows",
     "prepare_scene",
     "scan_intensity",
+    "scene_retaper",
 ]

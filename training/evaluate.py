@@ -67,20 +67,27 @@ def simulated(
     point_target_pfa: float | None = None,
     log=None,
     decorrelator: dict | None = None,
+    retaper: bool = True,
 ) -> list[dict]:
-    """Rows (scene, method, PSNR, mean ratio, decile biases) on the held-out scenes."""
+    """Rows (scene, method, PSNR, mean ratio, decile biases) on the held-out scenes; the
+    despeckler gets the decorrelator's metadata, as it would from a decorrelated raster."""
     rows = []
     for scene in heldout_scenes(pictures):
         truth, slc = scene.truth, scene.slc
         noisy = (np.abs(slc) ** 2).astype(np.float32)
-        white, _ = decorrelate_array(slc, remove_oversampling=False, **(decorrelator or {}))
+        white, report = decorrelate_array(slc, remove_oversampling=False, **(decorrelator or {}))
         decorrelated = (np.abs(white) ** 2).astype(np.float32)
         estimates = {
             "noisy": noisy,
             "lee7 on noisy": lee(noisy, 7, 1.0),
             "lee7 after decorrelation": lee(decorrelated, 7, 1.0),
             "s2v after decorrelation": despeckle_array(
-                decorrelated, model, looks=1.0, point_target_pfa=point_target_pfa
+                decorrelated,
+                model,
+                looks=1.0,
+                point_target_pfa=point_target_pfa,
+                decorrelation=report.metadata(),
+                retaper=retaper,
             ),
         }
         for method, est in estimates.items():
@@ -268,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="the decorrelator's POINT_TARGET_PFA (default: its own; 0: the global rule of 1.1)",
     )
+    parser.add_argument(
+        "--no-retaper", action="store_true", help="switch the despeckler's RETAPER stage off"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     decorrelator = (
@@ -279,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         args.pfa,
         log=lambda line: print(line, flush=True),
         decorrelator=decorrelator,
+        retaper=not args.no_retaper,
     )
     print(
         "Held-out scenes (training.heldout): single-look correlated SLC, Hamming 0.5-0.7, "

@@ -29,6 +29,7 @@ from ..despeckle import (
     prepare_scene,
     report_metadata,
     resolve_model_path,
+    scene_retaper,
 )
 from ..io.blocks import assemble_blocks, write_block
 from ..io.georeferencing import Georeferencing
@@ -59,6 +60,7 @@ class DespeckleJob:
     memory_budget_mb: float | None = None
     threads: int = 0
     precision: str = "fp32"
+    retaper: bool = True
 
 
 @dataclass(frozen=True)
@@ -135,14 +137,16 @@ def scan_scene(job: DespeckleJob) -> SceneInfo:
         # provenance the outputs carry
         # the tile from TILE_SIZE or the memory budget, as despeckle_raster chooses it, on
         # the worker that runs the tiles (its free memory)
+        description = describe_source(source, job.domain, job.looks)
+        retaper = scene_retaper(description.provenance, job.retaper, lambda line: None)
         tile_size, _ = choose_tile(
             session,
             job.tile_size,
             job.memory_budget_mb,
             lambda line: None,
             (source.info.height, source.info.width),
+            retaper.halo if retaper else 0,
         )
-        description = describe_source(source, job.domain, job.looks)
         scene = prepare_scene(
             source,
             session.card,
@@ -151,6 +155,7 @@ def scan_scene(job: DespeckleJob) -> SceneInfo:
             tile_size,
             job.point_target_factor,
             point_target_pfa=job.point_target_pfa,
+            retaper=retaper,
         )
         return SceneInfo(
             scene=scene,
@@ -179,7 +184,13 @@ def despeckle_blocks(job: DespeckleJob, info: SceneInfo, tiles, scratch: str) ->
     despeckler = Despeckler(session, scene.looks, scene.scale)
     with RasterSource(job.input_path, job.band) as source:
         results = despeckle_tiles(
-            despeckler, source, scene.plan, tiles, scene.domain, scene.output_domain
+            despeckler,
+            source,
+            scene.plan,
+            tiles,
+            scene.domain,
+            scene.output_domain,
+            scene.retaper,
         )
     mean_folder, std_folder = block_folders(scratch)
     for result in results:
@@ -211,6 +222,7 @@ def assemble(job: DespeckleJob, info: SceneInfo, blocks: list[BlockDone], scratc
         total_seconds=time.time() - info.started,
         output_domain=scene.output_domain,
         point_target_pfa=scene.scale.pfa,
+        retaper=scene.retaper.describe() if scene.retaper else "",
     )
     mean_folder, std_folder = block_folders(scratch)
     outputs = [(job.output_path, mean_folder, band_description(scene.output_domain, MEAN))]
