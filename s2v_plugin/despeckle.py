@@ -11,9 +11,12 @@ The pipeline, for a raster of any size with bounded memory:
    local rule of :mod:`s2v_plugin.core.point_targets` finds improbable against their ring
    median clipped to that rule's threshold, exactly as in training), turn its inverse-gamma prior
    into the posterior mean and standard deviation (:mod:`s2v_plugin.core.bayes`); a pixel whose
-   prior-predictive tail under its neighbourhood's prior is below ``POINT_TARGET_PFA`` is a
-   point target and keeps its observed value; nodata stays nodata. (With ``POINT_TARGET_PFA``
-   0, the deprecated global rule ``POINT_TARGET_FACTOR`` times the median decides instead.)
+   prior-predictive tail under its neighbourhood's prior is below ``POINT_TARGET_PFA`` (or a
+   4-neighbour pair both improbable, :func:`~s2v_plugin.core.point_targets.tail_targets`) is a
+   point target and keeps its observed value; the other pixels' estimate is renormalised to the
+   input's local mean (:mod:`s2v_plugin.core.local_mean`); nodata stays nodata. (With
+   ``POINT_TARGET_PFA`` 0, the deprecated global rule ``POINT_TARGET_FACTOR`` times the median
+   decides instead, without renormalisation: version 1.1's estimator.)
 4. retaper (:mod:`s2v_plugin.core.retaper`, a separate stage after the estimator): an input
    decorrelated by this plugin with its oversampling kept gets the estimate filtered back to
    the product's own tapered resolution, which takes back the whitened sidelobes that bright
@@ -42,7 +45,16 @@ from .core.domain import (
 )
 from .core.errors import InputError
 from .core.intensity_scale import IntensityScale, scale_from_samples
-from .core.point_targets import DEFAULT_PFA, RING_OUTER, local_target_mask, prior_tail
+from .core.local_mean import RADIUS as RENORMALISATION_RADIUS
+from .core.local_mean import renormalise
+from .core.point_targets import (
+    DEFAULT_PFA,
+    PAIR_REACH,
+    RING_OUTER,
+    local_target_mask,
+    prior_tail,
+    tail_targets,
+)
 from .core.retaper import Retaper, retaper_from_metadata
 from .core.tiling import Tile, TilePlan, plan_tiles
 from .io.band_scan import scan_band
@@ -141,9 +153,14 @@ class Despeckler:
         alpha, beta = alpha[:, 0], beta[:, 0]
         if pfa > 0:
             # The prior comes from the neighbourhood only, so its predictive tail is a fair
-            # test of the pixel: improbable pixels are deterministic scatterers, not speckle.
-            targets = valid & (prior_tail(alpha, beta, y, self.looks) < pfa)
+            # test of the pixel: improbable pixels (or 4-neighbour pairs) are deterministic
+            # scatterers, not speckle.
+            targets = tail_targets(prior_tail(alpha, beta, y, self.looks), valid, pfa)
         mean = bayes.posterior_mean(alpha, beta, y, self.looks)
+        if pfa > 0:
+            # What the prior cannot predict and the point-target test does not catch is lost
+            # by the posterior mean: give it back as a local-mean factor (core.local_mean).
+            mean = renormalise(mean, y, valid & ~targets)
         std = bayes.posterior_std(mean, alpha, self.looks)
         mean = np.where(targets, y, mean)
         std = np.where(targets | ~valid, np.float32(np.nan), std)
@@ -276,9 +293,7 @@ def prepare_scene(
     factor = card.point_target_factor if point_target_factor is None else point_target_factor
     pfa = card_pfa(card) if point_target_pfa is None else float(point_target_pfa)
     scale = scan_intensity(source, domain, factor, progress, pfa)
-    # The local point-target rule clips the network input from a ring up to RING_OUTER px
-    # away: the halo covers it too, so tiles stay exact.
-    halo = card.receptive_field + (RING_OUTER if pfa > 0 else 0)
+    halo = estimator_halo(card, pfa)
     halo += retaper.halo if retaper is not None else 0
     plan = plan_tiles(source.info.height, source.info.width, tile_size, halo, card.size_multiple)
     output_domain = INTENSITY if source.info.is_complex else domain
@@ -297,6 +312,19 @@ def scene_retaper(
     retaper, why = retaper_from_metadata(provenance)
     log(f"Retapering: {retaper.describe()}." if retaper else f"Retapering: none, {why}.")
     return retaper
+
+
+def estimator_halo(card, pfa: float) -> int:
+    """Halo (pixels) around a tile core that makes the estimate there exact.
+
+    The network reads ``card.receptive_field`` pixels; with the local rule (``pfa`` > 0) its
+    input is clipped from a ring up to :data:`RING_OUTER` px away, the pair test reads one
+    neighbour's tail (:data:`PAIR_REACH`), and the local-mean factor reads
+    :data:`RENORMALISATION_RADIUS` px of estimates around a pixel.
+    """
+    if pfa <= 0:
+        return card.receptive_field
+    return card.receptive_field + RING_OUTER + PAIR_REACH + RENORMALISATION_RADIUS
 
 
 def card_pfa(card) -> float:
@@ -355,7 +383,7 @@ def choose_tile(
     choice = memory.choose_tile(
         tile_size,
         memory_budget_mb,
-        card.receptive_field + extra_halo,
+        estimator_halo(card, card_pfa(card)) + extra_halo,
         card.size_multiple,
         per_pixel,
         memory.available_memory_mb(),
