@@ -247,6 +247,13 @@ def _commands() -> dict[str, Command]:
                 "brighter than this times the median (default: the model's; 0: off)",
             ),
             Option(
+                "RETAPER",
+                "bool",
+                True,
+                help="retaper to the product's resolution (inputs decorrelated by this plugin "
+                "with their oversampling kept)",
+            ),
+            Option(
                 "SCHEDULER",
                 "text",
                 None,
