@@ -72,7 +72,10 @@ def unfiltered_fraction(noisy: np.ndarray, estimate: np.ndarray) -> float:
 def compare(noisy: np.ndarray, window: int, looks: float, damping: float) -> dict:
     rows = {}
     for key in OTB_NAMES:
-        ours = cf.filter_spec(key).function(noisy, window, looks)
+        spec = cf.filter_spec(key)
+        # the same damping on both sides (OTB's deramp is our DAMPING option)
+        options = {option: damping for _, option in spec.parameters if option == "damping"}
+        ours = spec.function(noisy, window, looks, **options)
         theirs = otb_filter(noisy, key, window, looks, damping)
         rows[key] = {
             "enl_ours": homogeneous_enl(noisy, ours),
@@ -91,11 +94,7 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("otbcli_Despeckle") is None:
         raise SystemExit("otbcli_Despeckle not found: apt-get install otb-bin")
-    import inspect
-
-    damping = args.damping
-    if damping is None:
-        damping = inspect.signature(cf.frost).parameters["damping"].default
+    damping = cf.FROST_DAMPING if args.damping is None else args.damping
     print(
         f"window {args.window} (OTB radius {(args.window - 1) // 2}), Frost damping = deramp "
         f"{damping}, ENL over the {WINDOWS} most homogeneous {WINDOW_SIZE}x{WINDOW_SIZE} windows"

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -19,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from .core.classic_filters import FilterSpec, filter_spec
-from .core.domain import AUTO, DOMAINS, INTENSITY, from_intensity, to_intensity
+from .core.domain import AUTO, INTENSITY, check_domain, from_intensity, to_intensity
 from .core.errors import InputError
 from .core.tiling import plan_tiles
 from .io.band_scan import scan_band
@@ -29,8 +28,6 @@ from .io.raster_writer import RasterWriter, check_writable
 from .io.windows import core_of
 from .provenance import UNITS, provenance_items
 from .tiled_run import Callbacks, all_or_nothing, run_tiles
-
-LOG = logging.getLogger(__name__)
 
 DEFAULT_TILE_SIZE = 1024
 MIN_TILE_SIZE = 16
@@ -55,9 +52,7 @@ class ClassicReport:
 def _check_options(
     window: int, looks: float | None, domain: str, tile: int, auto: bool = False
 ) -> None:
-    allowed = (*DOMAINS, AUTO) if auto else DOMAINS
-    if domain not in allowed:
-        raise InputError(f"DOMAIN must be one of {allowed}, not {domain!r}.")
+    check_domain(domain, auto)
     if window < 3 or window % 2 == 0:
         raise InputError(f"WINDOW_SIZE must be an odd number >= 3 (got {window}).")
     if looks is not None and not (np.isfinite(looks) and looks > 0):
@@ -157,9 +152,8 @@ def classic_filter_raster(
         With an actionable message; no output file is left behind.
     """
     started = time.perf_counter()
-    callbacks = Callbacks.of(progress, is_cancelled, log)
-    log = callbacks.log
-    warn = warn or log
+    callbacks = Callbacks.of(progress, is_cancelled, log, warn)
+    log, warn = callbacks.log, callbacks.warn
     spec = filter_spec(filter_key)
     window = int(window or spec.default_window)
     _check_options(window, looks, domain, tile_size, auto=True)

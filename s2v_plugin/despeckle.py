@@ -11,9 +11,12 @@ The pipeline, for a raster of any size with bounded memory:
    local rule of :mod:`s2v_plugin.core.point_targets` finds improbable against their ring
    median clipped to that rule's threshold, exactly as in training), turn its inverse-gamma prior
    into the posterior mean and standard deviation (:mod:`s2v_plugin.core.bayes`); a pixel whose
-   prior-predictive tail under its neighbourhood's prior is below ``POINT_TARGET_PFA`` is a
-   point target and keeps its observed value; nodata stays nodata. (With ``POINT_TARGET_PFA``
-   0, the deprecated global rule ``POINT_TARGET_FACTOR`` times the median decides instead.)
+   prior-predictive tail under its neighbourhood's prior is below ``POINT_TARGET_PFA`` (or a
+   4-neighbour pair both improbable, :func:`~s2v_plugin.core.point_targets.tail_targets`) is a
+   point target and keeps its observed value; the other pixels' estimate is renormalised to the
+   input's local mean (:mod:`s2v_plugin.core.local_mean`); nodata stays nodata. (With
+   ``POINT_TARGET_PFA`` 0, the deprecated global rule ``POINT_TARGET_FACTOR`` times the median
+   decides instead, without renormalisation: version 1.1's estimator.)
 4. retaper (:mod:`s2v_plugin.core.retaper`, a separate stage after the estimator): an input
    decorrelated by this plugin with its oversampling kept gets the estimate filtered back to
    the product's own tapered resolution, which takes back the whitened sidelobes that bright
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -34,15 +37,24 @@ from .core import bayes
 from .core.domain import (
     AMPLITUDE,
     AUTO,
-    DOMAINS,
     INTENSITY,
+    check_domain,
     from_intensity,
     std_from_intensity,
     to_intensity,
 )
 from .core.errors import InputError
 from .core.intensity_scale import IntensityScale, scale_from_samples
-from .core.point_targets import DEFAULT_PFA, RING_OUTER, local_target_mask, prior_tail
+from .core.local_mean import RADIUS as RENORMALISATION_RADIUS
+from .core.local_mean import renormalise
+from .core.point_targets import (
+    DEFAULT_PFA,
+    PAIR_REACH,
+    RING_OUTER,
+    local_target_mask,
+    prior_tail,
+    tail_targets,
+)
 from .core.retaper import Retaper, retaper_from_metadata
 from .core.tiling import Tile, TilePlan, plan_tiles
 from .io.band_scan import scan_band
@@ -59,7 +71,6 @@ from .tiled_run import ArrayOutput, Callbacks, all_or_nothing, run_tiles
 
 LOG = logging.getLogger(__name__)
 
-DEFAULT_TILE_SIZE = 1024
 #: Default tile core on a GPU (TILE_SIZE empty or 0): its memory is not the host's RAM.
 DEFAULT_GPU_TILE_SIZE = 2048
 MIN_TILE_SIZE = 32
@@ -142,9 +153,14 @@ class Despeckler:
         alpha, beta = alpha[:, 0], beta[:, 0]
         if pfa > 0:
             # The prior comes from the neighbourhood only, so its predictive tail is a fair
-            # test of the pixel: improbable pixels are deterministic scatterers, not speckle.
-            targets = valid & (prior_tail(alpha, beta, y, self.looks) < pfa)
+            # test of the pixel: improbable pixels (or 4-neighbour pairs) are deterministic
+            # scatterers, not speckle.
+            targets = tail_targets(prior_tail(alpha, beta, y, self.looks), valid, pfa)
         mean = bayes.posterior_mean(alpha, beta, y, self.looks)
+        if pfa > 0:
+            # What the prior cannot predict and the point-target test does not catch is lost
+            # by the posterior mean: give it back as a local-mean factor (core.local_mean).
+            mean = renormalise(mean, y, valid & ~targets)
         std = bayes.posterior_std(mean, alpha, self.looks)
         mean = np.where(targets, y, mean)
         std = np.where(targets | ~valid, np.float32(np.nan), std)
@@ -277,9 +293,7 @@ def prepare_scene(
     factor = card.point_target_factor if point_target_factor is None else point_target_factor
     pfa = card_pfa(card) if point_target_pfa is None else float(point_target_pfa)
     scale = scan_intensity(source, domain, factor, progress, pfa)
-    # The local point-target rule clips the network input from a ring up to RING_OUTER px
-    # away: the halo covers it too, so tiles stay exact.
-    halo = card.receptive_field + (RING_OUTER if pfa > 0 else 0)
+    halo = estimator_halo(card, pfa)
     halo += retaper.halo if retaper is not None else 0
     plan = plan_tiles(source.info.height, source.info.width, tile_size, halo, card.size_multiple)
     output_domain = INTENSITY if source.info.is_complex else domain
@@ -300,29 +314,50 @@ def scene_retaper(
     return retaper
 
 
+def estimator_halo(card, pfa: float) -> int:
+    """Halo (pixels) around a tile core that makes the estimate there exact.
+
+    The network reads ``card.receptive_field`` pixels; with the local rule (``pfa`` > 0) its
+    input is clipped from a ring up to :data:`RING_OUTER` px away, the pair test reads one
+    neighbour's tail (:data:`PAIR_REACH`), and the local-mean factor reads
+    :data:`RENORMALISATION_RADIUS` px of estimates around a pixel.
+    """
+    if pfa <= 0:
+        return card.receptive_field
+    return card.receptive_field + RING_OUTER + PAIR_REACH + RENORMALISATION_RADIUS
+
+
 def card_pfa(card) -> float:
     """The card's point-target false-alarm probability (cards before 1.2 lack it)."""
     return float(getattr(card, "point_target_pfa", DEFAULT_PFA))
 
 
-def _check_options(
-    domain: str,
-    looks: float | None,
-    tile_size: int | None,
-    auto: bool = False,
-    pfa: float | None = None,
-) -> None:
-    if pfa is not None and not (np.isfinite(pfa) and 0 <= pfa < 1):
-        raise InputError(
-            f"POINT_TARGET_PFA must be a probability in [0, 1), 0 to disable (got {pfa})."
-        )
-    allowed = (*DOMAINS, AUTO) if auto else DOMAINS
-    if domain not in allowed:
-        raise InputError(f"DOMAIN must be one of {allowed}, not {domain!r}.")
-    if looks is not None and not (np.isfinite(looks) and looks >= 1):
-        raise InputError(f"LOOKS must be a number >= 1 (got {looks}).")
-    if tile_size and tile_size < MIN_TILE_SIZE:
-        raise InputError(f"TILE_SIZE must be at least {MIN_TILE_SIZE} pixels (got {tile_size}).")
+@dataclass(frozen=True)
+class _Request:
+    """What the caller asked of a run, passed whole from :func:`despeckle_raster` and
+    :func:`despeckle_array` to :func:`_run` (None: the model card's value)."""
+
+    domain: str
+    looks: float | None
+    tile_size: int | None
+    point_target_factor: float | None
+    point_target_pfa: float | None
+    retaper: Retaper | None = None  # the resolved stage (:func:`scene_retaper`)
+
+    def check(self, auto: bool = False) -> None:
+        """Raise :class:`InputError` for values no run accepts (``auto``: DOMAIN may be auto)."""
+        pfa, looks, tile_size = self.point_target_pfa, self.looks, self.tile_size
+        if pfa is not None and not (np.isfinite(pfa) and 0 <= pfa < 1):
+            raise InputError(
+                f"POINT_TARGET_PFA must be a probability in [0, 1), 0 to disable (got {pfa})."
+            )
+        check_domain(self.domain, auto)
+        if looks is not None and not (np.isfinite(looks) and looks >= 1):
+            raise InputError(f"LOOKS must be a number >= 1 (got {looks}).")
+        if tile_size and tile_size < MIN_TILE_SIZE:
+            raise InputError(
+                f"TILE_SIZE must be at least {MIN_TILE_SIZE} pixels (got {tile_size})."
+            )
 
 
 def choose_tile(
@@ -348,7 +383,7 @@ def choose_tile(
     choice = memory.choose_tile(
         tile_size,
         memory_budget_mb,
-        card.receptive_field + extra_halo,
+        estimator_halo(card, card_pfa(card)) + extra_halo,
         card.size_multiple,
         per_pixel,
         memory.available_memory_mb(),
@@ -379,31 +414,27 @@ def _run(
     session: ModelSession,
     outputs: list,
     products: list[str],
-    *,
-    domain: str,
-    looks: float | None,
-    tile_size: int,
-    point_target_factor: float | None,
+    request: _Request,
     callbacks: Callbacks,
     batch_pixels: int,
-    point_target_pfa: float | None = None,
-    retaper: Retaper | None = None,
 ) -> DespeckleReport:
     """Shared run of :func:`despeckle_raster` and :func:`despeckle_array`: scan, then the tiled
-    run writing ``products[i]`` (one of :data:`PRODUCTS`) into ``outputs[i]``."""
+    run writing ``products[i]`` (one of :data:`PRODUCTS`) into ``outputs[i]``; ``request``
+    holds the resolved domain and looks, the chosen tile size and the retapering stage."""
     started = time.perf_counter()
     card = session.card
     scene = prepare_scene(
         source,
         card,
-        domain,
-        looks,
-        tile_size,
-        point_target_factor,
+        request.domain,
+        request.looks,
+        request.tile_size,
+        request.point_target_factor,
         callbacks.part(0.0, SCAN_SHARE),
-        point_target_pfa,
-        retaper,
+        request.point_target_pfa,
+        request.retaper,
     )
+    domain = scene.domain
     looks, scale, plan, output_domain = scene.looks, scene.scale, scene.plan, scene.output_domain
     despeckler = Despeckler(session, looks, scale)
     point_targets = 0
@@ -446,7 +477,7 @@ def _run(
         total_seconds=time.perf_counter() - started,
         output_domain=output_domain,
         point_target_pfa=scale.pfa,
-        retaper=retaper.describe() if retaper is not None else "",
+        retaper=scene.retaper.describe() if scene.retaper is not None else "",
     )
 
 
@@ -605,10 +636,10 @@ def despeckle_raster(
     S2VError
         With an actionable message; no output file is left behind.
     """
-    callbacks = Callbacks.of(progress, is_cancelled, log)
-    log = callbacks.log
-    warn = warn or log
-    _check_options(domain, looks, tile_size, auto=True, pfa=point_target_pfa)
+    callbacks = Callbacks.of(progress, is_cancelled, log, warn)
+    log, warn = callbacks.log, callbacks.warn
+    request = _Request(domain, looks, tile_size, point_target_factor, point_target_pfa)
+    request.check(auto=True)
     for path in filter(None, (output_path, uncertainty_path, point_targets_path)):
         check_writable(path)
     memory.return_freed_memory_to_the_system()
@@ -671,20 +702,11 @@ def despeckle_raster(
             if product != "targets":
                 writer.set_unit_type(UNITS[output_domain])
         with all_or_nothing(writers):
-            report = _run(
-                source,
-                session,
-                writers,
-                [product for _, product, _ in outputs],
-                domain=domain,
-                looks=looks,
-                tile_size=tile_size,
-                point_target_factor=point_target_factor,
-                callbacks=callbacks,
-                batch_pixels=batch_pixels,
-                point_target_pfa=point_target_pfa,
-                retaper=retaper_stage,
+            products = [product for _, product, _ in outputs]
+            resolved = replace(
+                request, domain=domain, looks=looks, tile_size=tile_size, retaper=retaper_stage
             )
+            report = _run(source, session, writers, products, resolved, callbacks, batch_pixels)
             for writer in writers:
                 for key, value in report_metadata(report).items():
                     writer.set_metadata_item(key, value)
@@ -720,7 +742,8 @@ def despeckle_array(
     (mean, std, report) when ``return_std`` is true; ``return_targets`` appends the boolean
     point-target mask to that tuple.
     """
-    _check_options(domain, looks, tile_size, pfa=point_target_pfa)
+    request = _Request(domain, looks, tile_size, point_target_factor, point_target_pfa)
+    request.check()
     source = ArraySource(image)
     session = ModelSession(resolve_model_path(model_path), device)
     retaper_stage = scene_retaper(decorrelation, retaper, LOG.debug)
@@ -737,20 +760,8 @@ def despeckle_array(
         ArrayOutput(*image.shape),
         ArrayOutput(*image.shape, dtype=np.uint8, fill=MASK_NODATA),
     ]
-    report = _run(
-        source,
-        session,
-        outputs,
-        list(PRODUCTS),
-        domain=domain,
-        looks=looks,
-        tile_size=tile_size,
-        point_target_factor=point_target_factor,
-        callbacks=Callbacks(),
-        batch_pixels=batch_pixels,
-        point_target_pfa=point_target_pfa,
-        retaper=retaper_stage,
-    )
+    request = replace(request, tile_size=tile_size, retaper=retaper_stage)
+    report = _run(source, session, outputs, list(PRODUCTS), request, Callbacks(), batch_pixels)
     mean, std = outputs[0].array, outputs[1].array
     targets = outputs[2].array == 1
     if return_targets:

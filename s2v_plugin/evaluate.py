@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from .core.domain import AUTO, DOMAINS, from_intensity, to_intensity
+from .core.domain import AUTO, check_domain, from_intensity, to_intensity
 from .core.errors import InputError, OutputError
 from .core.evaluation import Evaluation, automatic_areas, check_area_sizes, evaluate_arrays
 from .core.tiling import plan_tiles
@@ -86,11 +86,9 @@ def evaluate_rasters(
     S2VError
         With an actionable message; no output file is left behind.
     """
-    callbacks = Callbacks.of(progress, is_cancelled, log)
-    progress, log = callbacks.progress, callbacks.log
-    warn = warn or log
-    if domain not in (*DOMAINS, AUTO):
-        raise InputError(f"DOMAIN must be one of {(*DOMAINS, AUTO)}, not {domain!r}.")
+    check_domain(domain)
+    callbacks = Callbacks.of(progress, is_cancelled, log, warn)
+    progress, log, warn = callbacks.progress, callbacks.log, callbacks.warn
     check_distinct(noisy_path, noisy_band, despeckled_path, despeckled_band)
     if ratio_path:
         check_writable(ratio_path)

@@ -35,8 +35,9 @@ from pathlib import Path
 import numpy as np
 
 from .core.calibration import CALIBRATIONS, calibrate, calibration_lut, noise_power
+from .core.callbacks import Callbacks
 from .core.deburst import BurstGrid, DeburstPlan, plan_deburst
-from .core.errors import Cancelled, InputError
+from .core.errors import InputError
 from .core.tops_deramp import SwathRamp
 from .decorrelate import DEFAULT_POINT_TARGET_FACTOR, decorrelate_array
 from .io.georeferencing import Georeferencing
@@ -265,19 +266,14 @@ def despeckle_sentinel1(
     InputError, OutputError, Cancelled, ModelError
         With an actionable message; no output is left behind.
     """
-    progress = progress or (lambda fraction: None)
-    is_cancelled = is_cancelled or (lambda: False)
-    log = log or LOG.info
+    callbacks = Callbacks.of(progress, is_cancelled, log or LOG.info)
+    log = callbacks.log
     if calibration not in CALIBRATIONS:
         raise InputError(
             f"Unknown CALIBRATION '{calibration}': use one of {', '.join(CALIBRATIONS)}."
         )
     check_writable(output_path)
-
-    def check_cancel() -> None:
-        if is_cancelled():
-            raise Cancelled("Cancelled by the user; no output was written.")
-
+    network = dict(model_path=model_path, device=device, tile_size=tile_size)
     with SafeProduct(input_path) as product:
         swath = (swath or product.swaths[0]).upper()
         if swath not in product.swaths:
@@ -312,7 +308,7 @@ def despeckle_sentinel1(
                 base = index * share
 
                 def stage(start, end, base=base):
-                    return lambda f: progress(base + share * (start + (end - start) * f))
+                    return callbacks.part(base + share * start, base + share * end)
 
                 measurement = product.measurement(swath, pol)
                 log(f"{swath} {pol}: deramping and decorrelating {len(selected)} burst(s)")
@@ -322,7 +318,7 @@ def despeckle_sentinel1(
                     selected,
                     point_target_factor,
                     stage(0.0, 0.3 if despeckle else 0.9),
-                    check_cancel,
+                    callbacks.check_cancelled,
                 )
                 grids = [p.grid for p in pieces]
                 if plan is None:
@@ -333,10 +329,9 @@ def despeckle_sentinel1(
                 log(f"{swath} {pol}: debursted to {plan.samples} x {plan.lines} pixels")
                 if despeckle:
                     joined, report.metadata = _despeckle(
-                        joined, scratch, index, model_path, device, tile_size,
-                        stage(0.3, 0.95), is_cancelled, log,
-                    )  # fmt: skip
-                check_cancel()
+                        joined, scratch, index, network, stage(0.3, 0.95), callbacks
+                    )
+                callbacks.check_cancelled()
                 bands.append(_calibrated(joined, plan, pieces, tables[index], calibration))
             gcps = output_gcps(first, plan)
             row_factor = plan.line_spacing / first.azimuth_time_interval
@@ -347,7 +342,7 @@ def despeckle_sentinel1(
             _write(output_path, bands, gcps, report, despeckle, amplitude)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-    progress(1.0)
+    callbacks.progress(1.0)
     log(report.summary())
     return report
 
@@ -366,7 +361,9 @@ def _replan(plan: DeburstPlan, grids) -> DeburstPlan:
     )  # fmt: skip
 
 
-def _despeckle(image, scratch, index, model_path, device, tile_size, progress, is_cancelled, log):
+def _despeckle(image, scratch, index, network: dict, progress, callbacks: Callbacks):
+    """Despeckle one debursted polarisation through a scratch raster; ``network``: the
+    ``model_path``, ``device`` and ``tile_size`` of :func:`.despeckle.despeckle_raster`."""
     from .despeckle import despeckle_raster
 
     source = os.path.join(scratch, f"decorrelated_{index}.tif")
@@ -380,12 +377,10 @@ def _despeckle(image, scratch, index, model_path, device, tile_size, progress, i
         target,
         domain="intensity",
         looks=1.0,  # decorrelated single-look speckle
-        model_path=model_path,
-        tile_size=tile_size,
-        device=device,
         progress=progress,
-        is_cancelled=is_cancelled,
-        log=log,
+        is_cancelled=callbacks.is_cancelled,
+        log=callbacks.log,
+        **network,
     )
     from osgeo import gdal
 

@@ -64,20 +64,6 @@ def test_boxcar_is_the_window_mean(window):
     np.testing.assert_allclose(cf.boxcar(image, window), expected, rtol=1e-5)
 
 
-@pytest.mark.parametrize(("window", "looks"), [(7, 1.0), (5, 4.0), (3, 2.0)])
-def test_lee_matches_textbook_formula(window, looks):
-    image = speckled(looks=looks)
-    expected = reference(image, window, lee_pixel(looks))
-    np.testing.assert_allclose(cf.lee(image, window, looks), expected, rtol=1e-5)
-
-
-@pytest.mark.parametrize(("window", "looks"), [(7, 1.0), (5, 4.0)])
-def test_kuan_matches_textbook_formula(window, looks):
-    image = speckled(looks=looks)
-    expected = reference(image, window, kuan_pixel(looks))
-    np.testing.assert_allclose(cf.kuan(image, window, looks), expected, rtol=1e-5)
-
-
 def test_lee_returns_window_mean_on_a_constant_image():
     image = np.full((9, 9), 3.0, dtype=np.float32)
     np.testing.assert_allclose(cf.lee(image, 7, 1.0), image)
@@ -134,11 +120,23 @@ def frost_pixel(damping):
     return f
 
 
-@pytest.mark.parametrize(("window", "looks"), [(7, 1.0), (5, 3.0)])
-def test_gamma_map_matches_textbook_formula(window, looks):
+@pytest.mark.parametrize(
+    ("function", "pixel_rule", "window", "looks"),
+    [
+        (cf.lee, lee_pixel, 7, 1.0),
+        (cf.lee, lee_pixel, 5, 4.0),
+        (cf.lee, lee_pixel, 3, 2.0),
+        (cf.kuan, kuan_pixel, 7, 1.0),
+        (cf.kuan, kuan_pixel, 5, 4.0),
+        (cf.gamma_map, gamma_map_pixel, 7, 1.0),
+        (cf.gamma_map, gamma_map_pixel, 5, 3.0),
+    ],
+    ids=lambda value: getattr(value, "__name__", str(value)),
+)
+def test_lee_kuan_and_gamma_map_match_their_textbook_formulas(function, pixel_rule, window, looks):
     image = speckled(looks=looks)
-    expected = reference(image, window, gamma_map_pixel(looks))
-    np.testing.assert_allclose(cf.gamma_map(image, window, looks), expected, rtol=1e-5)
+    expected = reference(image, window, pixel_rule(looks))
+    np.testing.assert_allclose(function(image, window, looks), expected, rtol=1e-5)
 
 
 def test_gamma_map_uses_all_three_regimes_on_the_test_scene():

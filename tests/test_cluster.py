@@ -301,7 +301,7 @@ def test_workers_choose_the_tile_from_the_memory_budget_like_despeckle_raster(
     tmp_path, client, models
 ):
     source = write_raster(tmp_path / "in.tif", gamma_scene((700, 600), seed=8))
-    options = dict(model_path=models["wide"], memory_budget_mb=150.0, precision="fp32")
+    options = dict(model_path=models["wide"], memory_budget_mb=300.0, precision="fp32")
     report = despeckle_raster(source, str(tmp_path / "ref.tif"), **options)
     [outcome] = run_jobs(client, [DespeckleJob(source, str(tmp_path / "out.tif"), **options)])
     assert outcome.status == "done", outcome.error

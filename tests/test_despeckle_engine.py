@@ -189,6 +189,21 @@ def test_tiled_equals_untiled_with_a_halo_equal_to_the_true_receptive_field(tmp_
     np.testing.assert_allclose(whole, expected_neighbour_posterior(image), rtol=2e-5)
 
 
+@pytest.mark.parametrize("tile_size", [32, 64])
+def test_tiled_equals_untiled_with_the_local_rule_and_the_local_mean_factor(tmp_path, tile_size):
+    """With the default local rule the halo adds the ring, the pair test and the local-mean
+    factor's reach (s2v_plugin.despeckle.estimator_halo) to the receptive field."""
+    from s2v_plugin.core.local_mean import RADIUS
+
+    exact = neighbour_mean_model(tmp_path / "exact.onnx", receptive_field=1)
+    image = gamma_scene((131, 97), seed=13)
+    image[40, 30] *= np.float32(1e4)  # a point target near a tile border
+    whole, _, report = despeckle_array(image, exact, tile_size=4096, return_std=True)
+    tiled, _, tiled_report = despeckle_array(image, exact, tile_size=tile_size, return_std=True)
+    np.testing.assert_allclose(tiled, whole, rtol=1e-5)
+    assert tiled_report.halo >= 1 + RADIUS and tiled_report.point_targets == report.point_targets
+
+
 def test_a_halo_narrower_than_the_true_receptive_field_changes_tile_borders(tmp_path):
     """The check above can fail: declaring 0 for a model that reads 1 pixel breaks tiling."""
     short = neighbour_mean_model(tmp_path / "short.onnx", receptive_field=0)

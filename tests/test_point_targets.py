@@ -7,11 +7,14 @@ import pytest
 from scipy import stats
 
 from s2v_plugin.core.point_targets import (
+    PAIR_SHARE,
     local_target_mask,
+    pair_threshold,
     prior_tail,
     ring_factor,
     ring_footprint,
     ring_median,
+    tail_targets,
 )
 
 
@@ -92,3 +95,31 @@ def test_the_model_card_carries_the_probability_with_a_default():
     assert ModelCard.from_json(json.dumps({**base, "point_target_pfa": 0.0})).point_target_pfa == 0
     with pytest.raises(ModelError, match="point_target_pfa"):
         ModelCard.from_json(json.dumps({**base, "point_target_pfa": 1.0}))
+
+
+def test_the_tail_rule_with_its_pair_test_keeps_the_false_alarm_rate_on_uniform_tails():
+    # Under speckle the prior-predictive tails are independent uniforms. A pixel is flagged
+    # alone (pfa) or with a 4-neighbour when both are below s: exactly
+    # pfa + (s - pfa) (1 - (1 - s)^4), about (1 + PAIR_SHARE) pfa (about 3700 pixels here).
+    pfa = 1e-3
+    level = pair_threshold(pfa)
+    tail = np.random.default_rng(4).uniform(size=(1000, 2500))
+    rate = tail_targets(tail, np.ones(tail.shape, bool), pfa).mean()
+    expected = pfa + (level - pfa) * (1 - (1 - level) ** 4)
+    assert abs(expected / ((1 + PAIR_SHARE) * pfa) - 1) < 0.1
+    assert abs(rate - expected) < 0.06 * expected, (rate, expected)
+
+
+def test_the_pair_test_needs_both_neighbours_improbable():
+    pfa = 1e-4
+    level = pair_threshold(pfa)
+    assert 4 * level**2 == pytest.approx(PAIR_SHARE * pfa)
+    tail = np.full((9, 9), 0.5)
+    tail[2, 2] = tail[2, 3] = level / 2  # a two-pixel scatterer, neither alone below pfa
+    tail[6, 6] = 1e-30  # a strong single target: its neighbours stay speckle
+    tail[6, 7] = 0.1
+    found = tail_targets(tail, np.ones(tail.shape, bool), pfa)
+    assert np.argwhere(found).tolist() == [[2, 2], [2, 3], [6, 6]]
+    valid = np.ones(tail.shape, bool)
+    valid[2, 3] = False  # nodata is never a target nor half of a pair
+    assert np.argwhere(tail_targets(tail, valid, pfa)).tolist() == [[6, 6]]

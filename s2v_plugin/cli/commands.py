@@ -38,6 +38,9 @@ class Option:
         Smallest accepted value (the algorithm's ``minValue``).
     help : str
         One line for ``--help``.
+    argument : str or None
+        Keyword of the engine function that receives the value: ``""`` for :attr:`dest`,
+        None for an option the command itself uses (not an engine argument).
     """
 
     key: str
@@ -46,6 +49,7 @@ class Option:
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     help: str = ""
+    argument: str | None = ""
 
     @property
     def flag(self) -> str:
@@ -60,8 +64,9 @@ class Option:
 class Command:
     """A sub-command: the algorithm it mirrors, its options and how it builds a job.
 
-    ``build(input_path, outputs, values)`` returns the job for one input; ``outputs`` maps each
-    output key to its path, ``values`` maps option dests to parsed values.
+    ``build(input_path, outputs, arguments)`` returns the job for one input; ``outputs`` maps
+    each output key to its path, ``arguments`` the engine keywords to the option values
+    (:meth:`arguments`).
     """
 
     name: str
@@ -78,75 +83,58 @@ class Command:
     def main_output(self) -> str:
         return next(iter(self.outputs))
 
+    def arguments(self, values: dict) -> dict:
+        """The engine function's keyword arguments: each option's value (``values`` maps option
+        dests to parsed values) under its :attr:`Option.argument`."""
+        return {
+            option.argument or option.dest: values[option.dest]
+            for option in self.options
+            if option.argument is not None
+        }
 
-def _despeckle_job(input_path: str, outputs: dict, values: dict):
+    def job(self, input_path: str, outputs: dict, values: dict):
+        """The job for one input (see :func:`s2v_plugin.cluster.runner.run_jobs`)."""
+        return self.build(input_path, outputs, self.arguments(values))
+
+
+def _despeckle_job(input_path: str, outputs: dict, arguments: dict):
     from ..cluster.tasks import DespeckleJob
 
     return DespeckleJob(
         input_path=input_path,
         output_path=outputs["OUTPUT"],
-        band=values["band"],
-        domain=values["domain"],
-        looks=values["looks"],
-        model_path=values["model"],
-        tile_size=values["tile_size"],
-        device=values["device"],
         uncertainty_path=outputs.get("OUTPUT_UNCERTAINTY"),
-        point_target_factor=values["point_target_factor"],
-        point_target_pfa=values["point_target_pfa"],
-        memory_budget_mb=values["memory_budget_mb"],
-        threads=values["threads"],
-        precision=values["precision"],
+        **arguments,
     )
 
 
-def _classic_job(input_path: str, outputs: dict, values: dict):
+#: The classic filters' own options (FilterSpec.parameters), as option keywords.
+_FILTER_OPTIONS = tuple(dict.fromkeys(option for s in FILTERS for _, option in s.parameters))
+
+
+def _classic_job(input_path: str, outputs: dict, arguments: dict):
     from ..classic import classic_filter_raster
     from ..cluster.runner import FileJob
     from ..core.classic_filters import filter_spec
 
-    key = values["filter"]
+    given = {option: arguments.pop(option) for option in _FILTER_OPTIONS}
     # as the algorithm does: each filter gets its own advanced parameters (FilterSpec.parameters)
-    options = {option: values[name.lower()] for name, option in filter_spec(key).parameters}
-    kwargs = dict(
-        input_path=input_path,
-        output_path=outputs["OUTPUT"],
-        filter_key=key,
-        band=values["band"],
-        domain=values["domain"],
-        window=values["window_size"],
-        looks=values["looks"],
-        options=options,
-        tile_size=values["tile_size"],
-    )
+    own = filter_spec(arguments["filter_key"]).parameters
+    kwargs = dict(arguments, options={option: given[option] for _, option in own})
+    kwargs.update(input_path=input_path, output_path=outputs["OUTPUT"])
     return FileJob(input_path, (outputs["OUTPUT"],), classic_filter_raster, kwargs)
 
 
-def _decorrelate_job(input_path: str, outputs: dict, values: dict):
+def _decorrelate_job(input_path: str, outputs: dict, arguments: dict):
     from ..cluster.runner import FileJob
     from ..io.sentinel1_safe import is_safe_input
     from ..sentinel1 import decorrelate_measurement, decorrelate_sentinel1
 
+    kwargs = dict(input_path=input_path, output_path=outputs["OUTPUT"])
     if is_safe_input(input_path):  # a Sentinel-1 SAFE product: deramp, decorrelate, deburst
-        kwargs = dict(
-            input_path=input_path,
-            output_path=outputs["OUTPUT"],
-            output_format=values["output_format"],
-        )
+        kwargs.update(output_format=arguments["output_format"])
         return FileJob(input_path, (outputs["OUTPUT"],), decorrelate_sentinel1, kwargs)
-    kwargs = dict(
-        input_path=input_path,
-        output_path=outputs["OUTPUT"],
-        band=values["band"],
-        imag_band=values["imag_band"] or None,
-        output_format=values["output_format"],
-        point_target_factor=values["point_target_factor"],
-        point_target_pfa=values["point_target_pfa"],
-        remove_oversampling=values["remove_oversampling"],
-        annotation=values["annotation"],
-        first_line=values["first_line"],
-        first_sample=values["first_sample"],
-    )
+    kwargs.update(arguments, imag_band=arguments["imag_band"] or None)
     return FileJob(input_path, (outputs["OUTPUT"],), decorrelate_measurement, kwargs)
 
 
@@ -156,22 +144,16 @@ def despeckled_partner(input_path: str) -> str:
     return str(path.with_name(f"{path.stem}_despeckled.tif"))
 
 
-def _evaluate_job(input_path: str, outputs: dict, values: dict):
+def _evaluate_job(input_path: str, outputs: dict, arguments: dict):
     from ..cluster.runner import FileJob
     from ..evaluate import evaluate_rasters
 
     kwargs = dict(
+        arguments,
         noisy_path=input_path,
-        despeckled_path=values["despeckled"] or despeckled_partner(input_path),
+        despeckled_path=arguments["despeckled_path"] or despeckled_partner(input_path),
         ratio_path=outputs["OUTPUT_RATIO"],
         html_path=outputs["OUTPUT_HTML"],
-        noisy_band=values["noisy_band"],
-        despeckled_band=values["despeckled_band"],
-        reference_path=values["reference"],
-        reference_band=values["reference_band"],
-        domain=values["domain"],
-        looks=values["looks"],
-        compare_classic=values["compare_classic"],
     )
     return FileJob(
         input_path, (outputs["OUTPUT_RATIO"], outputs["OUTPUT_HTML"]), evaluate_rasters, kwargs
@@ -217,7 +199,11 @@ def _commands() -> dict[str, Command]:
                 help="number of looks (default: 1 for complex data, else estimated)",
             ),
             Option(
-                "MODEL", "path", None, help="Speckle2Void .onnx model (default: the shipped one)"
+                "MODEL",
+                "path",
+                None,
+                help="Speckle2Void .onnx model (default: the shipped one)",
+                argument="model_path",
             ),
             Option(
                 "TILE_SIZE",
@@ -261,11 +247,19 @@ def _commands() -> dict[str, Command]:
                 "brighter than this times the median (default: the model's; 0: off)",
             ),
             Option(
+                "RETAPER",
+                "bool",
+                True,
+                help="retaper to the product's resolution (inputs decorrelated by this plugin "
+                "with their oversampling kept)",
+            ),
+            Option(
                 "SCHEDULER",
                 "text",
                 None,
                 help="address of a Dask scheduler (tcp://host:8786 or a scheduler .json "
                 "file); default: a local cluster on this machine",
+                argument=None,  # where the jobs run, read by the runner
             ),
         ),
         outputs={"OUTPUT": "despeckled", "OUTPUT_UNCERTAINTY": "despeckled_std"},
@@ -292,8 +286,16 @@ def _commands() -> dict[str, Command]:
                 FILTERS[0].key,
                 tuple(spec.key for spec in FILTERS),
                 help="the filter",
+                argument="filter_key",
             ),
-            Option("WINDOW_SIZE", "int", 7, minimum=3, help="window size in pixels (odd)"),
+            Option(
+                "WINDOW_SIZE",
+                "int",
+                7,
+                minimum=3,
+                help="window size in pixels (odd)",
+                argument="window",
+            ),
             Option(
                 "LOOKS",
                 "float",
@@ -387,9 +389,16 @@ def _commands() -> dict[str, Command]:
                 "path",
                 None,
                 help="despeckled raster (default: <name>_despeckled.tif beside the input)",
+                argument="despeckled_path",
             ),
             _band("DESPECKLED_BAND", "band of the despeckled raster"),
-            Option("REFERENCE", "path", None, help="clean reference raster, for PSNR and SSIM"),
+            Option(
+                "REFERENCE",
+                "path",
+                None,
+                help="clean reference raster, for PSNR and SSIM",
+                argument="reference_path",
+            ),
             _band("REFERENCE_BAND", "band of the reference raster"),
             _DOMAIN,
             Option(

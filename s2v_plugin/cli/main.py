@@ -223,7 +223,7 @@ def run(argv: list[str] | None = None) -> int:
         if args.skip_existing and all(os.path.exists(p) for p in outputs.values()):
             outcomes_by_input[input_path] = Outcome(input_path, list(outputs.values()), "skipped")
             continue
-        jobs.append(command.build(input_path, outputs, values))
+        jobs.append(command.job(input_path, outputs, values))
     scheduler = getattr(args, "scheduler", None)
     _quiet_dask(args.verbose)
     bar = ProgressBar(len(jobs), enabled=not args.quiet)

@@ -61,7 +61,7 @@ def calibration_lut(vectors, name: str, times, samples) -> np.ndarray:
 def noise_power(noise, times, swath_lines, samples) -> np.ndarray:
     """Thermal noise intensity (DN^2) at output lines (their ``times`` and ``swath_lines``) x
     swath ``samples``: range vectors interpolated in time, times the azimuth profile."""
-    ranged = bilinear(noise.range_times, noise.pixels, noise.range_table, times, samples)
+    ranged = bilinear(noise.times, noise.pixels, noise.range_table, times, samples)
     profile = np.interp(swath_lines, noise.azimuth_lines, noise.azimuth_values)
     return ranged * profile[:, None]
 

@@ -28,7 +28,8 @@ def _never_cancelled() -> bool:
 
 @dataclass(frozen=True)
 class Callbacks:
-    """Progress in [0, 1], cancel polling and log lines, with harmless defaults.
+    """Progress in [0, 1], cancel polling, log lines and warnings, with harmless defaults
+    (warnings go to the log unless told otherwise).
 
     Build it with :meth:`of`, which fills in what the caller left out.
     """
@@ -36,6 +37,7 @@ class Callbacks:
     progress: Callable[[float], None] = _no_progress
     is_cancelled: Callable[[], bool] = _never_cancelled
     log: Callable[[str], None] = LOG.info
+    warn: Callable[[str], None] = LOG.info
 
     @classmethod
     def of(
@@ -43,12 +45,16 @@ class Callbacks:
         progress: Callable[[float], None] | None = None,
         is_cancelled: Callable[[], bool] | None = None,
         log: Callable[[str], None] | None = None,
+        warn: Callable[[str], None] | None = None,
     ) -> Callbacks:
-        """Callbacks from optional callables (``None`` keeps the default)."""
+        """Callbacks from optional callables (``None`` keeps the default; ``warn`` defaults to
+        ``log``)."""
+        log = log or LOG.info
         return cls(
             progress=progress or _no_progress,
             is_cancelled=is_cancelled or _never_cancelled,
-            log=log or LOG.info,
+            log=log,
+            warn=warn or log,
         )
 
     def check_cancelled(self) -> None:

@@ -29,6 +29,28 @@ from .errors import InputError
 _MODE = "mirror"  # scipy's name for the edge-excluding reflection used by the tile reader
 
 
+#: Docstring parts every filter shares, written once: a filter's docstring names them as
+#: ``%(name)s`` and :func:`_filter_doc` fills them in (the scheme of scipy.ndimage's
+#: ``docfiller``).
+_DOC_PARTS = {
+    "intensity": "intensity : ndarray\n        2-D intensity image, NaN for nodata.",
+    "intensity_window": "intensity : ndarray\n        2-D intensity image, NaN for nodata.\n"
+    "    window : int\n        Odd window size in pixels.",
+    "looks": "looks : float\n        Equivalent number of looks ``L`` of the input; "
+    "``Cu^2 = 1 / L``.",
+    "unused_looks": "looks : float\n        Unused (kept so every filter has the same signature).",
+    "returns": "Returns\n    -------\n    ndarray\n"
+    "        float32 estimate, NaN where the input is NaN.",
+}
+
+
+def _filter_doc(function: Callable) -> Callable:
+    """Fill the shared parts (:data:`_DOC_PARTS`) into a filter's docstring."""
+    if function.__doc__:  # None under python -OO
+        function.__doc__ = function.__doc__ % _DOC_PARTS
+    return function
+
+
 def _check(intensity: np.ndarray, window: int, looks: float) -> np.ndarray:
     array = np.asarray(intensity)
     if array.ndim != 2:
@@ -88,22 +110,16 @@ def _squared_variation(mean: np.ndarray, variance: np.ndarray) -> np.ndarray:
     return np.where((variance == 0) & (mean == 0), 0.0, ci2)
 
 
+@_filter_doc
 def boxcar(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.ndarray:
     """Boxcar (moving average) filter: ``I_hat = mu``.
 
     Parameters
     ----------
-    intensity : ndarray
-        2-D intensity image, NaN for nodata.
-    window : int
-        Odd window size in pixels.
-    looks : float
-        Unused (kept so every filter has the same signature).
+    %(intensity_window)s
+    %(unused_looks)s
 
-    Returns
-    -------
-    ndarray
-        float32 estimate, NaN where the input is NaN.
+    %(returns)s
     """
     image = _check(intensity, window, looks)
     mean, _ = local_stats(image, window)
@@ -122,6 +138,7 @@ def _weighted_towards_the_pixel(intensity, window: int, looks: float, weight_of)
     return _finish(mean + weight * (image - mean), image)
 
 
+@_filter_doc
 def lee(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.ndarray:
     """Lee filter (Lee 1980, in the form of Lopes, Touzi and Nezry 1990).
 
@@ -131,23 +148,19 @@ def lee(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.ndarra
 
     Parameters
     ----------
-    intensity : ndarray
-        2-D intensity image, NaN for nodata.
+    %(intensity)s
     window : int
         Odd window size in pixels (7 is the usual choice).
-    looks : float
-        Equivalent number of looks ``L`` of the input; ``Cu^2 = 1 / L``.
+    %(looks)s
 
-    Returns
-    -------
-    ndarray
-        float32 estimate, NaN where the input is NaN.
+    %(returns)s
     """
     return _weighted_towards_the_pixel(
         intensity, window, looks, lambda ci2: 1.0 - (1.0 / looks) / ci2
     )
 
 
+@_filter_doc
 def kuan(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.ndarray:
     """Kuan filter (Kuan, Sawchuk, Strand and Chavel 1985): the exact linear MMSE estimate
     under the multiplicative model.
@@ -157,17 +170,10 @@ def kuan(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.ndarr
 
     Parameters
     ----------
-    intensity : ndarray
-        2-D intensity image, NaN for nodata.
-    window : int
-        Odd window size in pixels.
-    looks : float
-        Equivalent number of looks ``L``; ``Cu^2 = 1 / L``.
+    %(intensity_window)s
+    %(looks)s
 
-    Returns
-    -------
-    ndarray
-        float32 estimate, NaN where the input is NaN.
+    %(returns)s
     """
     cu2 = 1.0 / looks
     return _weighted_towards_the_pixel(
@@ -175,6 +181,7 @@ def kuan(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.ndarr
     )
 
 
+@_filter_doc
 def gamma_map(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.ndarray:
     """Gamma-MAP filter (Lopes, Nezry, Touzi and Laur 1990): maximum a posteriori estimate
     with a Gamma-distributed scene and ``L``-look Gamma speckle.
@@ -189,17 +196,10 @@ def gamma_map(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.
 
     Parameters
     ----------
-    intensity : ndarray
-        2-D intensity image, NaN for nodata.
-    window : int
-        Odd window size in pixels.
-    looks : float
-        Equivalent number of looks ``L``; ``Cu^2 = 1 / L``.
+    %(intensity_window)s
+    %(looks)s
 
-    Returns
-    -------
-    ndarray
-        float32 estimate, NaN where the input is NaN.
+    %(returns)s
     """
     image = _check(intensity, window, looks)
     mean, variance = local_stats(image, window)
@@ -219,6 +219,7 @@ def gamma_map(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.
 FROST_DAMPING = 0.1
 
 
+@_filter_doc
 def frost(
     intensity: np.ndarray, window: int = 7, looks: float = 1.0, damping: float = FROST_DAMPING
 ) -> np.ndarray:
@@ -231,12 +232,8 @@ def frost(
 
     Parameters
     ----------
-    intensity : ndarray
-        2-D intensity image, NaN for nodata.
-    window : int
-        Odd window size in pixels.
-    looks : float
-        Unused by the original Frost filter (kept for a common signature).
+    %(intensity_window)s
+    %(unused_looks)s
     damping : float
         Damping factor ``K``, the same constant as the Orfeo ToolBox's Frost ``deramp`` (whose
         filter is this formula, with a ``(w - 1) / 2`` radius); larger values smooth less.
@@ -247,10 +244,7 @@ def frost(
         single-look intensity almost unfiltered (ENL 3 instead of 50 on the ENVISAT sample,
         ``bench/bench_otb.py``).
 
-    Returns
-    -------
-    ndarray
-        float32 estimate, NaN where the input is NaN.
+    %(returns)s
     """
     image = _check(intensity, window, looks)
     if not damping >= 0:
@@ -301,6 +295,7 @@ def _directional_masks(window: int) -> np.ndarray:
     )
 
 
+@_filter_doc
 def refined_lee(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> np.ndarray:
     """Refined Lee filter (Lee 1981): Lee's MMSE estimate over an edge-aligned half window.
 
@@ -321,17 +316,12 @@ def refined_lee(intensity: np.ndarray, window: int = 7, looks: float = 1.0) -> n
 
     Parameters
     ----------
-    intensity : ndarray
-        2-D intensity image, NaN for nodata.
+    %(intensity)s
     window : int
         Odd window size in pixels (7 in Lee's paper).
-    looks : float
-        Equivalent number of looks ``L``; ``Cu^2 = 1 / L``.
+    %(looks)s
 
-    Returns
-    -------
-    ndarray
-        float32 estimate, NaN where the input is NaN.
+    %(returns)s
     """
     image = _check(intensity, window, looks)
     size, step = _subwindow(window)
@@ -432,6 +422,7 @@ def sigma_range(looks: float, sigma: float = 0.9) -> tuple[float, float, float]:
     return a1, a2, float(np.sqrt(max(moment2 - 1.0, 0.0)))
 
 
+@_filter_doc
 def lee_sigma(
     intensity: np.ndarray,
     window: int = 9,
@@ -457,12 +448,10 @@ def lee_sigma(
 
     Parameters
     ----------
-    intensity : ndarray
-        2-D intensity image, NaN for nodata.
+    %(intensity)s
     window : int
         Odd window size of the sigma selection (9 in the paper).
-    looks : float
-        Equivalent number of looks ``L``.
+    %(looks)s
     sigma : float
         Sigma level (probability mass of the range), 0.9 by default.
     target_window : int
@@ -472,10 +461,7 @@ def lee_sigma(
     point_count : int
         ``K``, bright pixels in the 3 x 3 window that make a point target.
 
-    Returns
-    -------
-    ndarray
-        float32 estimate, NaN where the input is NaN.
+    %(returns)s
     """
     image = _check(intensity, window, looks)
     _check(intensity, target_window, looks)

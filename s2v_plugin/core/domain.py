@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import InputError
+
 INTENSITY = "intensity"
 AMPLITUDE = "amplitude"
 COMPLEX = "complex"
@@ -11,6 +13,13 @@ AUTO = "auto"
 DOMAINS = (INTENSITY, AMPLITUDE)
 #: The DOMAIN parameter's options, by index (public API: indices never change meaning).
 DOMAIN_OPTIONS = (INTENSITY, AMPLITUDE, AUTO)
+
+
+def check_domain(domain: str, auto: bool = True) -> None:
+    """Raise :class:`InputError` unless ``domain`` is a DOMAIN value (``auto``: "auto" too)."""
+    allowed = (*DOMAINS, AUTO) if auto else DOMAINS
+    if domain not in allowed:
+        raise InputError(f"DOMAIN must be one of {allowed}, not {domain!r}.")
 
 
 def to_intensity(values: np.ndarray, domain: str) -> np.ndarray:

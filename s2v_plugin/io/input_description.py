@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core import input_kind
-from ..core.domain import AMPLITUDE, AUTO, DOMAINS, INTENSITY
+from ..core.domain import AMPLITUDE, AUTO, DOMAINS, INTENSITY, check_domain
 from ..core.errors import InputError
 from ..core.input_kind import (
     COMPLEX,
@@ -181,9 +181,15 @@ def _correlation_line(stats: SpeckleStatistics) -> str:
     )
 
 
-def describe_raster(
-    path: str,
-    band: int = 1,
+def describe_raster(path: str, band: int = 1, *args, **kwargs) -> InputDescription:
+    """:func:`describe_source` of band ``band`` (1-based) of the raster at ``path`` (any raster
+    GDAL can open); the other parameters are those of :func:`describe_source`."""
+    with RasterSource(path, band) as source:
+        return describe_source(source, *args, **kwargs)
+
+
+def describe_source(
+    source: RasterSource,
     domain: str = AUTO,
     looks: float | None = None,
     role: str = "INPUT",
@@ -195,10 +201,8 @@ def describe_raster(
 
     Parameters
     ----------
-    path : str
-        Any raster GDAL can open.
-    band : int
-        1-based band.
+    source : RasterSource
+        The open band.
     domain : {"auto", "intensity", "amplitude"}
         The DOMAIN parameter: ``"auto"`` decides from the evidence; anything else wins.
     looks : float, optional
@@ -219,24 +223,7 @@ def describe_raster(
         For dB values and I/Q components (with the conversion to make), and for unreadable
         files or bands.
     """
-    with RasterSource(path, band) as source:
-        return describe_source(
-            source, domain, looks, role, needs_white_speckle, model_looks, fallback_domain
-        )
-
-
-def describe_source(
-    source: RasterSource,
-    domain: str = AUTO,
-    looks: float | None = None,
-    role: str = "INPUT",
-    needs_white_speckle: bool = False,
-    model_looks: float | None = None,
-    fallback_domain: str | None = None,
-) -> InputDescription:
-    """:func:`describe_raster` of an open :class:`RasterSource` (same parameters)."""
-    if domain not in (*DOMAINS, AUTO):
-        raise InputError(f"DOMAIN must be one of {(*DOMAINS, AUTO)}, not {domain!r}.")
+    check_domain(domain)
     path, band = source.path, source.band_number
     metadata, unit, band_text = _metadata(source)
     is_complex = source.info.is_complex

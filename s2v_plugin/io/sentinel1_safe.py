@@ -377,17 +377,23 @@ def parse_annotation(source) -> SwathAnnotation:
 
 
 @dataclass(frozen=True)
-class CalibrationVectors:
-    """Calibration look-up tables of one swath/polarisation, on a sparse (line, pixel) grid.
+class SparseVectors:
+    """Look-up vectors of one swath/polarisation on a sparse (line, pixel) grid.
 
     ``lines`` are swath lines and ``times`` azimuth times (one per vector); ``pixels`` the
-    samples of each vector (the same for all vectors after :func:`parse_calibration`); each table
-    has shape (lines, pixels).
+    samples of each vector (the same for all vectors after parsing); each table has shape
+    (lines, pixels).
     """
 
     lines: np.ndarray
     times: np.ndarray
     pixels: np.ndarray
+
+
+@dataclass(frozen=True)
+class CalibrationVectors(SparseVectors):
+    """Calibration look-up tables (:func:`parse_calibration`)."""
+
     sigma0: np.ndarray = field(repr=False)
     beta0: np.ndarray = field(repr=False)
     gamma0: np.ndarray = field(repr=False)
@@ -402,13 +408,20 @@ class CalibrationVectors:
         return tables[name]
 
 
-def _common_grid(pixel_lists: list[np.ndarray], tables: list[np.ndarray]):
-    """Resample per-vector tables onto the pixel grid of the first (longest) vector."""
+def _read_vectors(vectors, what: str, tags) -> tuple:
+    """``(lines, times, pixels, tables)`` of the vectors of a calibration or noise XML: one
+    table per tag in ``tags``, resampled onto the pixels of the first longest vector."""
+    lines = np.array([int(_text(v, "line", what)) for v in vectors])
+    times = np.array([parse_time(_text(v, "azimuthTime", what)) for v in vectors])
+    pixel_lists = [_ints(_text(v, "pixel", what)).astype(np.float64) for v in vectors]
     grid = max(pixel_lists, key=len)
-    out = np.empty((len(tables), grid.size))
-    for i, (pixels, values) in enumerate(zip(pixel_lists, tables)):
-        out[i] = np.interp(grid, pixels, values)
-    return grid, out
+    tables = []
+    for tag in tags:
+        table = np.empty((len(vectors), grid.size))
+        for i, (vector, pixels) in enumerate(zip(vectors, pixel_lists)):
+            table[i] = np.interp(grid, pixels, _floats(_text(vector, tag, what)))
+        tables.append(table)
+    return lines, times, grid, tables
 
 
 def parse_calibration(source) -> CalibrationVectors:
@@ -417,36 +430,24 @@ def parse_calibration(source) -> CalibrationVectors:
     vectors = root.findall("calibrationVectorList/calibrationVector")
     if not vectors:
         raise InputError("The calibration XML holds no calibrationVector.")
-    lines = np.array([int(_text(v, "line", "calibration")) for v in vectors])
-    times = np.array([parse_time(_text(v, "azimuthTime", "calibration")) for v in vectors])
-    pixel_lists = [_ints(_text(v, "pixel", "calibration")).astype(np.float64) for v in vectors]
-    tables = {}
-    for tag, key in (("sigmaNought", "sigma0"), ("betaNought", "beta0"), ("gamma", "gamma0"),
-                     ("dn", "dn")):  # fmt: skip
-        grid, tables[key] = _common_grid(
-            pixel_lists, [_floats(_text(v, tag, "calibration")) for v in vectors]
-        )
+    keys = {"sigmaNought": "sigma0", "betaNought": "beta0", "gamma": "gamma0", "dn": "dn"}
+    lines, times, grid, tables = _read_vectors(vectors, "calibration", keys)
     constant = root.findtext("calibrationInformation/absoluteCalibrationConstant")
     return CalibrationVectors(
-        lines=lines,
-        times=times,
-        pixels=grid,
+        lines,
+        times,
+        grid,
+        *tables,
         absolute_constant=float(constant) if constant else 1.0,
-        **tables,
     )
 
 
 @dataclass(frozen=True)
-class NoiseVectors:
-    """Thermal noise (intensity, DN^2): range vectors times the azimuth profile (IPF >= 2.9).
-
-    ``range_lines``/``pixels``/``range_table`` as in :class:`CalibrationVectors`;
-    ``azimuth_lines``/``azimuth_values`` the azimuth profile (ones when the product has none).
+class NoiseVectors(SparseVectors):
+    """Thermal noise (intensity, DN^2): range vectors (``range_table``) times the azimuth
+    profile (``azimuth_lines``/``azimuth_values``, ones when the product has none; IPF >= 2.9).
     """
 
-    range_lines: np.ndarray
-    range_times: np.ndarray
-    pixels: np.ndarray
     range_table: np.ndarray = field(repr=False)
     azimuth_lines: np.ndarray = field(repr=False)
     azimuth_values: np.ndarray = field(repr=False)
@@ -461,10 +462,7 @@ def parse_noise(source) -> NoiseVectors:
     if not vectors:
         raise InputError("The noise XML holds no noise vector.")
     lut = "noiseRangeLut" if vectors[0].find("noiseRangeLut") is not None else "noiseLut"
-    lines = np.array([int(_text(v, "line", "noise")) for v in vectors])
-    times = np.array([parse_time(_text(v, "azimuthTime", "noise")) for v in vectors])
-    pixel_lists = [_ints(_text(v, "pixel", "noise")).astype(np.float64) for v in vectors]
-    grid, table = _common_grid(pixel_lists, [_floats(_text(v, lut, "noise")) for v in vectors])
+    lines, times, grid, [table] = _read_vectors(vectors, "noise", [lut])
     azimuth_lines, azimuth_values = np.array([0.0]), np.array([1.0])
     azimuth = root.find("noiseAzimuthVectorList/noiseAzimuthVector")
     if azimuth is not None and azimuth.find("line") is not None:

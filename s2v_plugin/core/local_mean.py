@@ -1,0 +1,60 @@
+"""Local-mean renormalisation of a despeckled estimate.
+
+A blind-spot prior predicts each pixel from its neighbourhood only. Where the network's prior is
+biased (bright textured areas, clusters of bright pixels that the neighbourhood cannot predict),
+the posterior mean loses intensity that speckle cannot explain: on real SLCs 11-16 % of the scene
+mean with the shipped 1.1 weights. The estimate is therefore multiplied by the ratio of two
+Gaussian-weighted local means, of the observed intensity and of the estimate::
+
+    x' = x * G_sigma(w y) / G_sigma(w x)
+
+with ``w`` 1 on valid pixels that are not point targets (targets keep their observed value and
+nodata carries nothing). Where the prior is unbiased both local means agree in expectation and the
+estimate is unchanged; the scene mean of the output then matches the input's.
+
+The factor at a pixel depends on its neighbourhood up to :data:`RADIUS` pixels away (the
+Gaussian's support), so tiles must carry that much more halo to stay equal to an untiled run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import gaussian_filter
+
+#: Gaussian standard deviation (pixels) of the local means.
+SIGMA = 8.0
+#: Support of the Gaussian in standard deviations (scipy's ``truncate``).
+TRUNCATE = 4.0
+#: Pixels on each side that the factor reads (scipy's kernel radius).
+RADIUS = int(TRUNCATE * SIGMA + 0.5)
+
+
+def renormalise(
+    estimate: np.ndarray, observed: np.ndarray, weight: np.ndarray, sigma: float = SIGMA
+) -> np.ndarray:
+    """Multiply ``estimate`` by the local mean of ``observed`` over the local mean of ``estimate``.
+
+    Parameters
+    ----------
+    estimate, observed : numpy.ndarray
+        Arrays ``[..., H, W]`` (filtered over the last two axes); finite wherever ``weight``.
+    weight : numpy.ndarray of bool
+        Pixels that enter the local means (valid and not point targets).
+    sigma : float
+        Gaussian standard deviation in pixels.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``estimate`` times the factor (1 where no weighted pixel is within reach).
+    """
+    estimate = np.asarray(estimate, dtype=np.float32)
+    sigmas = (0.0,) * (estimate.ndim - 2) + (sigma, sigma)
+    zero = np.float32(0.0)
+    observed_mean = gaussian_filter(
+        np.where(weight, observed, zero).astype(np.float32), sigmas, truncate=TRUNCATE
+    )
+    estimate_mean = gaussian_filter(np.where(weight, estimate, zero), sigmas, truncate=TRUNCATE)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(estimate_mean > 0, observed_mean / estimate_mean, np.float32(1.0))
+    return (estimate * factor).astype(np.float32, copy=False)
