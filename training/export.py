@@ -243,10 +243,20 @@ for name, value in session_settings(0).items():
 session = ort.InferenceSession(sys.argv[1], options, providers=["CPUExecutionProvider"])
 size = int(sys.argv[2])
 x = np.ones((1, 1, size, size), np.float32)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def peak():
+    # VmHWM belongs to this process image; ru_maxrss keeps the parent's peak across fork/exec
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = peak()
 for _ in range(2):
     session.run(None, {"intensity": x})
-print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
+print((peak() - before) * 1024)
 """
 
 
@@ -265,6 +275,8 @@ def measure_memory(path: str | Path, sizes: tuple[int, int] = (256, 768)) -> dic
         peaks.append(int(done.stdout.strip().splitlines()[-1]))
     pixels = [size * size for size in sizes]
     slope = (peaks[1] - peaks[0]) / (pixels[1] - pixels[0])
+    if peaks[1] <= 0:
+        raise RuntimeError(f"memory probe of {path} measured nothing: {peaks}")
     return {
         "bytes_per_pixel": round(max(slope, peaks[1] / pixels[1]) * 1.1, 1),
         "measured": f"onnxruntime CPU, windows {sizes[0]} and {sizes[1]} px, +10 %",
