@@ -239,27 +239,34 @@ def _check_size(height: int, width: int) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _Settings:
+    """The decorrelation options shared by both entry points (see :func:`decorrelate_array`)."""
+
+    remove_oversampling: bool
+    point_target_factor: float
+    point_target_pfa: float
+    tops: SwathRamp | None
+    clean: bool
+
+    def check(self) -> None:
+        if self.point_target_factor < 0 or not np.isfinite(self.point_target_factor):
+            raise InputError(
+                f"The point-target factor must be 0 (off) or a positive number, "
+                f"not {self.point_target_factor}."
+            )
+        if not (np.isfinite(self.point_target_pfa) and 0 <= self.point_target_pfa < 1):
+            raise InputError(
+                f"The point-target false-alarm probability must be in [0, 1), 0 to disable the "
+                f"local rule, not {self.point_target_pfa}."
+            )
+
+
 def _estimate(
-    read: Callable[[int, int, int, int], np.ndarray],
-    height: int,
-    width: int,
-    point_target_factor: float,
-    remove_oversampling: bool,
-    point_target_pfa: float = 0.0,
-    tops: SwathRamp | None = None,
-    clean: bool = False,
+    read: Callable[[int, int, int, int], np.ndarray], height: int, width: int, settings: _Settings
 ) -> _Plan:
     _check_size(height, width)
-    if point_target_factor < 0 or not np.isfinite(point_target_factor):
-        raise InputError(
-            f"The point-target factor must be 0 (off) or a positive number, "
-            f"not {point_target_factor}."
-        )
-    if not (np.isfinite(point_target_pfa) and 0 <= point_target_pfa < 1):
-        raise InputError(
-            f"The point-target false-alarm probability must be in [0, 1), 0 to disable the "
-            f"local rule, not {point_target_pfa}."
-        )
+    settings.check()
     blocks = [read(*window) for window in estimation_windows(height, width)]
     finite = [np.isfinite(b) for b in blocks]
     if not any(f.any() for f in finite):
@@ -273,7 +280,9 @@ def _estimate(
             "The image is all zero where it was sampled: it holds no signal to decorrelate. "
             "Check that the right band (BAND) was chosen."
         )
-    detector = TargetDetector.from_sample(intensity, point_target_factor, point_target_pfa)
+    detector = TargetDetector.from_sample(
+        intensity, settings.point_target_factor, settings.point_target_pfa
+    )
     cleaned = []
     for (row, _, _, _), block in zip(estimation_windows(height, width), blocks):
         mask = detector.mask(block)
@@ -290,21 +299,22 @@ def _estimate(
         estimates.append(fit_axis(accumulator.profile()))
         power_profiles.append(accumulator.power_profile())
     azimuth, range_ = estimates
-    blind_azimuth = None
+    blind_azimuth, tops = None, settings.tops
     if tops is not None:  # deramped TOPS: the band is the product's (see deramped_azimuth_estimate)
         blind_azimuth, azimuth = azimuth, deramped_azimuth_estimate(azimuth, tops.annotation)
     sweep = azimuth_sweep(cleaned)
+    remove = settings.remove_oversampling
     return _Plan(
         azimuth=azimuth,
         range_=range_,
         detector=detector,
         sweep=sweep,
-        az_filter=design_axis_filter(azimuth, height, remove_oversampling, power_profiles[0]),
-        rg_filter=design_axis_filter(range_, width, remove_oversampling, power_profiles[1]),
+        az_filter=design_axis_filter(azimuth, height, remove, power_profiles[0]),
+        rg_filter=design_axis_filter(range_, width, remove, power_profiles[1]),
         blind_azimuth=blind_azimuth,
         response=(
             PointResponse.from_estimates(azimuth, range_, height, width)
-            if clean and (detector.pfa > 0 or detector.threshold is not None)
+            if settings.clean and (detector.pfa > 0 or detector.threshold is not None)
             else None
         ),
     )
@@ -582,16 +592,8 @@ def decorrelate_array(
     def read(row: int, col: int, rows: int, cols: int) -> np.ndarray:
         return array[row : row + rows, col : col + cols]
 
-    plan = _estimate(
-        read,
-        height,
-        width,
-        point_target_factor,
-        remove_oversampling,
-        point_target_pfa,
-        tops,
-        clean,
-    )
+    settings = _Settings(remove_oversampling, point_target_factor, point_target_pfa, tops, clean)
+    plan = _estimate(read, height, width, settings)
     _refuse_tops(plan, tops=tops)
     store = TargetStore.empty()
     tally = _PowerTally()
@@ -811,6 +813,7 @@ def decorrelate_raster(
     callbacks = Callbacks.of(progress, is_cancelled)
     progress, check_cancel = callbacks.progress, callbacks.check_cancelled
     check_writable(output_path)
+    settings = _Settings(remove_oversampling, point_target_factor, point_target_pfa, tops, clean)
 
     with SlcSource(input_path, band, imag_band) as source:
         height, width = source.height, source.width
@@ -822,16 +825,7 @@ def decorrelate_raster(
             def read(row: int, col: int, rows: int, cols: int) -> np.ndarray:
                 return _deramped(source.read(row, col, rows, cols), tops, row, col)
 
-        plan = _estimate(
-            read,
-            height,
-            width,
-            point_target_factor,
-            remove_oversampling,
-            point_target_pfa,
-            tops,
-            clean,
-        )
+        plan = _estimate(read, height, width, settings)
         try:
             _refuse_tops(plan, source.metadata(), tops)
         except InputError as exc:
