@@ -59,19 +59,66 @@ class AreaStats:
 
 
 @dataclass(frozen=True)
+class RatioScores:
+    """What the ratio image (noisy / estimate) says of an estimate: ideally pure speckle.
+
+    Attributes
+    ----------
+    stats : metrics.RatioStats
+        Mean (ideally 1) and variance (ideally 1/L) of the ratio image.
+    m_index : metrics.MIndex
+        M-index over the homogeneous areas (ideally 0).
+    lag1 : tuple of float
+        Lag-1 correlation of the ratio image along rows and along columns (ideally 0).
+    """
+
+    stats: metrics.RatioStats
+    m_index: metrics.MIndex
+    lag1: tuple[float, float]
+
+
+def _ratio_scores(noisy: np.ndarray, ratio: np.ndarray, areas: list[Area]) -> RatioScores:
+    stats = metrics.ratio_stats(ratio)  # first: it refuses a ratio image without valid pixels
+    m = metrics.m_index(
+        [area.values(noisy) for area in areas], [area.values(ratio) for area in areas], ratio
+    )
+    return RatioScores(stats, m, metrics.lag_correlation(ratio))
+
+
+@dataclass(frozen=True)
 class MethodScores:
-    """The measures of one despeckled estimate (the evaluated one or a classic filter)."""
+    """The measures of one despeckled estimate (the evaluated one or a classic filter).
+
+    ``ratio_mean``, ``ratio_variance``, ``m_index``, ``lag1_rows`` and ``lag1_cols`` read
+    ``ratio_scores``.
+    """
 
     name: str
     enl: float
-    ratio_mean: float
-    ratio_variance: float
-    m_index: metrics.MIndex
-    lag1_rows: float
-    lag1_cols: float
+    ratio_scores: RatioScores
     psnr: float | None = None
     ssim: float | None = None
     seconds: float | None = None
+
+    @property
+    def ratio_mean(self) -> float:
+        return self.ratio_scores.stats.mean
+
+    @property
+    def ratio_variance(self) -> float:
+        return self.ratio_scores.stats.variance
+
+    @property
+    def m_index(self) -> metrics.MIndex:
+        return self.ratio_scores.m_index
+
+    @property
+    def lag1_rows(self) -> float:
+        return self.ratio_scores.lag1[0]
+
+    @property
+    def lag1_cols(self) -> float:
+        return self.ratio_scores.lag1[1]
 
 
 @dataclass(frozen=True)
@@ -141,31 +188,23 @@ def score_method(
     """Measures of one estimate (intensity) of the noisy intensity; returns them and the
     ratio image. PSNR and SSIM compare ``estimate`` with ``reference`` in ``domain``."""
     ratio = metrics.ratio_image(noisy, estimate)
-    stats = metrics.ratio_stats(ratio)
-    enls = [metrics.enl(area.values(estimate)) for area in areas]
-    m = metrics.m_index(
-        [area.values(noisy) for area in areas], [area.values(ratio) for area in areas], ratio
-    )
-    lag_rows, lag_cols = metrics.lag_correlation(ratio)
-    psnr = ssim = None
-    if reference is not None:
-        in_domain = from_intensity(estimate, domain)
-        peak = float(np.nanmax(reference))
-        psnr = metrics.psnr(in_domain, reference, peak=peak)
-        ssim = metrics.ssim(in_domain, reference, data_range=peak - float(np.nanmin(reference)))
-    scores = MethodScores(
-        name=name,
-        enl=float(np.mean(enls)),
-        ratio_mean=stats.mean,
-        ratio_variance=stats.variance,
-        m_index=m,
-        lag1_rows=lag_rows,
-        lag1_cols=lag_cols,
-        psnr=psnr,
-        ssim=ssim,
-        seconds=seconds,
-    )
-    return scores, ratio
+    measured = _ratio_scores(noisy, ratio, areas)
+    enl = float(np.mean([metrics.enl(area.values(estimate)) for area in areas]))
+    psnr, ssim = _fidelity(estimate, reference, domain)
+    return MethodScores(name, enl, measured, psnr, ssim, seconds), ratio
+
+
+def _fidelity(
+    estimate: np.ndarray, reference: np.ndarray | None, domain: str
+) -> tuple[float | None, float | None]:
+    """PSNR and SSIM of the estimate (intensity) against the reference in ``domain``; None
+    without a reference."""
+    if reference is None:
+        return None, None
+    in_domain = from_intensity(estimate, domain)
+    peak = float(np.nanmax(reference))
+    psnr = metrics.psnr(in_domain, reference, peak=peak)
+    return psnr, metrics.ssim(in_domain, reference, data_range=peak - float(np.nanmin(reference)))
 
 
 def evaluate_arrays(
