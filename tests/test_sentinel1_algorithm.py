@@ -17,10 +17,11 @@ require("onnxruntime")
 from osgeo import gdal  # noqa: E402
 from sentinel1_fixture import BURSTS, LINES_PER_BURST, OVERLAP, SAMPLES, make_safe  # noqa: E402
 
+from bench.bench_real_ratio import block_lag1  # noqa: E402
+
 ALG = "speckle2void:sentinel1"
 CROP = "s1a_iw3_vv_tops_slc_601x1401.tif"
 ANNOTATION = "s1a_iw3_vv_tops_annotation.xml"
-BLOCK = 32
 
 
 @pytest.fixture(scope="module")
@@ -35,18 +36,6 @@ def _read(path):
 
 def _leftovers(folder) -> list:
     return [p for p in glob.glob(os.path.join(str(folder), ".*")) if "s2v" in p or "partial" in p]
-
-
-def block_lag1(image: np.ndarray, axis: int) -> np.ndarray:
-    """Lag-1 correlation coefficient of a real image (mean removed) in 32-line blocks."""
-    out = []
-    for start in range(0, image.shape[0] - BLOCK + 1, BLOCK):
-        block = image[start : start + BLOCK].astype(np.float64)
-        a, b = (block[1:], block[:-1]) if axis == 0 else (block[:, 1:], block[:, :-1])
-        valid = np.isfinite(a) & np.isfinite(b)
-        a, b = a[valid] - a[valid].mean(), b[valid] - b[valid].mean()
-        out.append(float(np.sum(a * b) / np.sqrt(np.sum(a * a) * np.sum(b * b))))
-    return np.array(out)
 
 
 def test_sentinel1_is_registered_with_its_public_parameters(qgis_app):
