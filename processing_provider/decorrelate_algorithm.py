@@ -18,6 +18,7 @@ from qgis.core import (
 )
 
 from ..s2v_plugin.decorrelate import (
+    DEFAULT_CLEAN,
     DEFAULT_POINT_TARGET_FACTOR,
     DEFAULT_POINT_TARGET_PFA,
     DEFAULT_REMOVE_OVERSAMPLING,
@@ -47,6 +48,7 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
     POINT_TARGET_FACTOR = "POINT_TARGET_FACTOR"
     POINT_TARGET_PFA = "POINT_TARGET_PFA"
     REMOVE_OVERSAMPLING = "REMOVE_OVERSAMPLING"
+    CLEAN = "CLEAN"
     OUTPUT = "OUTPUT"
     AZIMUTH_CENTROID = "AZIMUTH_CENTROID"
     AZIMUTH_BAND_FRACTION = "AZIMUTH_BAND_FRACTION"
@@ -118,6 +120,11 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
             "Point target factor (deprecated, used only when the probability is 0): "
             "pixels brighter than this times the median intensity are point targets; 0 "
             "disables.\n"
+            "CLEAN point targets (off by default): fit each point target's whole point "
+            "response (the product's own weighting) and take it out before whitening, then put "
+            "it back unwhitened, instead of replacing its brightest pixels by background noise. "
+            "It keeps a strong scatterer's sidelobes out of dark surroundings, but on the real "
+            "UAVSAR samples it left the speckle slightly less white.\n"
             "Remove oversampling: crop the spectrum to its occupied band so that the "
             "speckle is white, not only flat in band; output pixels become larger by the "
             "oversampling factor (georeferencing is rescaled). Off keeps the input grid, but "
@@ -128,8 +135,11 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
             "the log, to the output's metadata (S2V_DECORRELATION_*) and returned as outputs: "
             "centroids in cycles/sample (Doppler centroid in azimuth), band fractions "
             "(1 / oversampling), generalized Hamming coefficients a of a + (1 − a) cos(2πf/B) "
-            "(1 = flat), point-target count and output pixel size in input pixels. Feed the "
-            "output to Despeckle (Speckle2Void)."
+            "(1 = flat), point-target count and output pixel size in input pixels. The "
+            "whitened band rolls off smoothly over its outer 2.5 % on each side (a raised cosine "
+            "in power), so that bright areas do not leak far into dark ones through the flat "
+            "band's sinc sidelobes (S2V_DECORRELATION_EDGE_ROLLOFF). Feed the output to Despeckle "
+            "(Speckle2Void)."
         )
 
     def initAlgorithm(self, config=None) -> None:
@@ -184,7 +194,12 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
             defaultValue=DEFAULT_POINT_TARGET_FACTOR,
             minValue=0.0,
         )
-        for parameter in (pfa, factor):
+        clean = QgsProcessingParameterBoolean(
+            self.CLEAN,
+            "CLEAN point targets (whole point response kept unwhitened)",
+            defaultValue=DEFAULT_CLEAN,
+        )
+        for parameter in (pfa, factor, clean):
             parameter.setFlags(parameter.flags() | FLAG_ADVANCED)
             self.addParameter(parameter)
         self.addParameter(
@@ -292,6 +307,7 @@ class DecorrelateAlgorithm(Speckle2VoidAlgorithm):
                 progress=progress,
                 is_cancelled=is_cancelled,
                 tops=tops,
+                clean=self.parameterAsBoolean(parameters, self.CLEAN, context),
             )
         summary = report.summary()
         feedback.pushInfo(summary)

@@ -12,6 +12,7 @@ require("osgeo")
 from osgeo import gdal  # noqa: E402
 from rasters import write_raster  # noqa: E402
 
+from s2v_plugin.core import whitening  # noqa: E402
 from s2v_plugin.core.simulation import SpectralShape, simulate_correlated_slc  # noqa: E402
 from s2v_plugin.decorrelate import decorrelate_array, decorrelate_raster  # noqa: E402
 from training.coast import FLOOR_DISTANCE, coast_scene, energy_kept, sea_ratios  # noqa: E402
@@ -29,10 +30,15 @@ def decorrelated(coast, clean: bool) -> np.ndarray:
     return (np.abs(white) ** 2).astype(np.float32)
 
 
-def test_clean_takes_back_much_of_the_scatterers_leakage_into_the_sea(coast):
+@pytest.mark.parametrize("rolloff", [0.0, None])
+def test_clean_takes_back_much_of_the_scatterers_leakage_into_the_sea(coast, rolloff, monkeypatch):
+    # with a sharp band edge CLEAN's share is large; the default roll-off already takes most
+    # of the whitened sidelobes back (256 px: 4.3x), and CLEAN still lowers what remains
+    if rolloff is not None:
+        monkeypatch.setattr(whitening, "EDGE_ROLLOFF", rolloff)
     replaced = sea_ratios(decorrelated(coast, False), coast)[FLOOR]
     cleaned = sea_ratios(decorrelated(coast, True), coast)[FLOOR]
-    assert cleaned < 0.7 * replaced
+    assert cleaned < (0.7 if rolloff == 0.0 else 0.95) * replaced
 
 
 def test_clean_keeps_at_least_the_floor_of_the_scatterers_energy(coast):

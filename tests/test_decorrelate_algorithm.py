@@ -68,6 +68,7 @@ def test_decorrelate_is_registered_with_its_public_parameters(qgis_app):
         "REMOVE_OVERSAMPLING",
         "POINT_TARGET_PFA",
         "POINT_TARGET_FACTOR",
+        "CLEAN",
         "ANNOTATION",
         "FIRST_LINE",
         "FIRST_SAMPLE",
@@ -114,6 +115,25 @@ def test_processing_run_decorrelates_and_reports_the_estimates(processing_run, t
     assert result["POINT_TARGETS"] == expected_report.point_targets
     assert result["PIXEL_FACTOR_AZIMUTH"] == pytest.approx(expected_report.pixel_factors[0])
     assert "Azimuth: centroid" in result["ESTIMATES"]
+
+
+def test_clean_key_reaches_the_engine(processing_run, tmp_path, slc_path):
+    slc = read_raster(slc_path)
+    slc[40, 50] += 400.0
+    source = write_raster(tmp_path / "bright.tif", slc)
+    out = {clean: str(tmp_path / f"out_{clean}.tif") for clean in (False, True)}
+    for clean, path in out.items():
+        processing_run(ALG, {"INPUT": source, "CLEAN": clean, "OUTPUT": path})
+
+    handling = {
+        c: gdal.Open(p).GetMetadata()["S2V_DECORRELATION_POINT_TARGET_HANDLING"]
+        for c, p in out.items()
+    }
+    assert handling == {False: "NOISE_REPLACEMENT", True: "CLEAN"}
+    engine = tmp_path / "engine.tif"
+    decorrelate_raster(source, str(engine), clean=True)
+    np.testing.assert_allclose(read_raster(out[True]), read_raster(engine), atol=1e-6)
+    assert gdal.Open(out[True]).GetMetadata()["S2V_DECORRELATION_EDGE_ROLLOFF"] == "0.025"
 
 
 def test_estimates_are_in_the_log(processing_run, tmp_path, slc_path):

@@ -177,6 +177,7 @@ def _commands() -> dict[str, Command]:
     from ..classic import DEFAULT_TILE_SIZE as CLASSIC_TILE_SIZE
     from ..classic import MIN_TILE_SIZE as CLASSIC_MIN_TILE_SIZE
     from ..decorrelate import (
+        DEFAULT_CLEAN,
         DEFAULT_POINT_TARGET_FACTOR,
         DEFAULT_POINT_TARGET_PFA,
         DEFAULT_REMOVE_OVERSAMPLING,
@@ -357,6 +358,13 @@ def _commands() -> dict[str, Command]:
                 minimum=0.0,
                 help="deprecated, used only when POINT_TARGET_PFA is 0: brighter than this "
                 "times the median (0: off)",
+            ),
+            Option(
+                "CLEAN",
+                "bool",
+                DEFAULT_CLEAN,
+                help="point targets: take out their whole point response before whitening and "
+                "put it back unwhitened",
             ),
             Option(
                 "ANNOTATION",

@@ -35,6 +35,8 @@ import numpy as np
 from scipy import fft as sp_fft
 from scipy.ndimage import correlate1d, maximum_filter, median_filter
 
+from .whitening import edge_rolloff
+
 #: Kernel radius (px): the leakage is cancelled up to this distance from its source.
 RADIUS = 128
 #: Frequency grid of the kernel design (independent of the raster and the tile).
@@ -59,10 +61,14 @@ class AxisBand:
         Occupied fraction of the sampled band, in (0, 1].
     window : float
         Generalised Hamming coefficient ``a`` of the product's taper, in [0, 1].
+    rolloff : float
+        The decorrelator's band-edge roll-off (:func:`.whitening.edge_rolloff`; 0: sharp edges,
+        as before it had one).
     """
 
     band_fraction: float
     window: float
+    rolloff: float = 0.0
 
     def kernel(self, radius: int = RADIUS) -> np.ndarray:
         """The retapering filter's taps, ``2 radius + 1`` of them, summing to 1 (float64).
@@ -79,8 +85,11 @@ class AxisBand:
         b = self.band_fraction
         inside = (freqs >= -b / 2) & (freqs < b / 2)
         weight = self.window + (1.0 - self.window) * np.cos(2 * np.pi * freqs / b)
-        tapered = np.where(inside, weight, 0.0)
-        white = inside.astype(np.float64)
+        rolloff = edge_rolloff(freqs, b, self.rolloff)
+        # the target keeps the roll-off too: both autocorrelations then vanish alike at the
+        # largest lags and their ratio stays bounded
+        tapered = np.where(inside, weight, 0.0) * rolloff
+        white = rolloff
         taper_psf = np.abs(sp_fft.ifft(tapered)) ** 2
         white_psf = np.abs(sp_fft.ifft(white)) ** 2
         ratio = (
@@ -181,17 +190,23 @@ def retaper_from_metadata(items: dict | None) -> tuple[Retaper | None, str]:
             "the oversampling was removed: the whitened point response is a delta on that grid"
         )
     try:
+        rolloff = float(items.get(PREFIX + "EDGE_ROLLOFF", 0.0))
         bands = [
             AxisBand(
                 float(items[PREFIX + f"{axis}_BAND_FRACTION"]),
                 float(items[PREFIX + f"{axis}_WINDOW"]),
+                rolloff,
             )
             for axis in ("AZIMUTH", "RANGE")
         ]
     except (KeyError, ValueError):
         return None, "the decorrelation metadata lack the band fractions or windows"
     for band in bands:
-        if not (0.0 < band.band_fraction <= 1.0 and 0.0 <= band.window <= 1.0):
+        if not (
+            0.0 < band.band_fraction <= 1.0
+            and 0.0 <= band.window <= 1.0
+            and 0.0 <= band.rolloff < 0.5
+        ):
             return None, "the decorrelation metadata hold an impossible band or window"
     if all(band.window >= 1.0 or band.band_fraction >= 1.0 for band in bands):
         return None, "the band is flat and full: nothing to retaper"

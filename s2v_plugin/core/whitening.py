@@ -2,7 +2,8 @@
 
 The filter divides the spectrum by the square root of the measured in-band power profile
 (smoothed inside the band only, so that the band edges are not pulled down by the empty part of
-the spectrum), zeroes everything outside the band, and is scaled so that the mean intensity of
+the spectrum), rolls it off over the outer :data:`EDGE_ROLLOFF` of the band on each side,
+zeroes everything outside the band, and is scaled so that the mean intensity of
 the image is unchanged. With ``remove_oversampling`` the occupied band is also cut out of the
 spectrum and moved to base band (the centroid phase ramp is removed), so that the output has
 ``round(B * N)`` samples instead of ``N`` and its spectrum fills the whole sampled band: the
@@ -31,6 +32,11 @@ MIN_RELATIVE_POWER = 0.005
 EDGE_BINS = 0
 #: Width of the in-band smoothing of the measured profile, as a fraction of the sampled band.
 SMOOTHING_BAND = 1.0 / 64.0
+#: Width of the roll-off at each band edge, as a fraction of the band (0: a sharp edge). A sharp
+#: edge makes the whitened point response a sinc whose intensity tails fall only as ``1/x^2``
+#: and carry bright land far into dark sea; a raised-cosine power roll-off of a few % of the band
+#: cuts that leakage at a complex lag-1 correlation of a few % (issue 9 item 4).
+EDGE_ROLLOFF = 0.025
 
 
 def _in_band(u: np.ndarray, band_fraction: float) -> np.ndarray:
@@ -75,6 +81,22 @@ def smoothed_band_profile(estimate: AxisEstimate) -> np.ndarray:
     return np.where(inside & (weights == 0), profile, smooth)
 
 
+def edge_rolloff(u: np.ndarray, band_fraction: float, width: float) -> np.ndarray:
+    """Amplitude roll-off of the whitened band at relative frequencies ``u`` (cycles/sample).
+
+    1 in the band's interior, ``cos(pi t / 2)`` over its outer ``width * band_fraction`` on each
+    side (``t`` from 0 to 1 towards the edge: a raised cosine in power), 0 outside. A full band
+    (``band_fraction`` 1) has no edge on its grid and keeps a flat response.
+    """
+    u = np.asarray(u, dtype=np.float64)
+    inside = _in_band(u, band_fraction)
+    if band_fraction >= 1.0 or width <= 0:
+        return inside.astype(np.float64)
+    ramp = width * band_fraction
+    t = np.clip((np.abs(u) - (band_fraction / 2.0 - ramp)) / ramp, 0.0, 1.0)
+    return np.where(inside, np.cos(np.pi * t / 2.0), 0.0)
+
+
 def whitening_gain(estimate: AxisEstimate, freqs: np.ndarray) -> np.ndarray:
     """Unscaled amplitude gain of the whitening filter at ``freqs`` (cycles/sample).
 
@@ -87,8 +109,9 @@ def whitening_gain(estimate: AxisEstimate, freqs: np.ndarray) -> np.ndarray:
     values = sp_fft.fftshift(smooth)
     power = np.interp(np.mod(freqs + 0.5, 1.0) - 0.5, grid, values, period=1.0)
     power = np.maximum(power, MIN_RELATIVE_POWER * smooth.max())
-    inside = _in_band(relative_frequency(freqs, estimate.centroid), estimate.band_fraction)
-    return np.where(inside, 1.0 / np.sqrt(power), 0.0)
+    u = relative_frequency(freqs, estimate.centroid)
+    rolloff = edge_rolloff(u, estimate.band_fraction, EDGE_ROLLOFF)
+    return np.where(rolloff > 0, rolloff / np.sqrt(power), 0.0)
 
 
 @dataclass(frozen=True)
