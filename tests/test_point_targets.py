@@ -54,7 +54,41 @@ def test_the_rule_is_scale_invariant_and_ignores_nodata():
     mask, threshold = local_target_mask(image, 1e-6)
     scaled, _ = local_target_mask(image * 1e4, 1e-6)
     assert mask[10, 10] and np.array_equal(mask, scaled)
-    assert not mask[30:34, 30:34].any() and np.isfinite(threshold).all()
+    assert not mask[30:34, 30:34].any()
+    assert np.isfinite(threshold[mask]).all() and np.isinf(threshold[~mask]).all()
+
+
+def _reference_rule(image, pfa, looks):
+    # The rule as defined: k times the ring median everywhere (scipy's median filter).
+    threshold = ring_median(image) * np.float32(ring_factor(pfa, looks=looks))
+    with np.errstate(invalid="ignore"):
+        mask = np.isfinite(image) & (image > threshold) & (threshold > 0)
+    return mask, threshold
+
+
+@pytest.mark.parametrize("trial", range(12))
+def test_the_counting_rule_equals_the_ring_median_rule_bit_for_bit(trial):
+    # Two-level scenes with strong scatterers, zeros, ties, nodata and odd shapes: the fast
+    # rule (count of ring pixels below y / k) must flag the same pixels with the same
+    # thresholds as k times scipy's ring median.
+    rng = np.random.default_rng(100 + trial)
+    rows, cols = rng.integers(8, 160, 2)
+    image = rng.exponential(1.0, (rows, cols)).astype(np.float32)
+    image *= np.where(rng.random((rows, cols)) < 0.5, 1.0, 1e3).astype(np.float32)
+    image[rng.random((rows, cols)) < 0.01] *= 1e4
+    image[rng.random((rows, cols)) < 0.02] = 0.0
+    if trial % 3 == 0:
+        image[rng.random((rows, cols)) < 0.05] = np.nan
+    if trial % 4 == 0:
+        image = np.round(image, 1)  # ties
+    if trial % 5 == 0:
+        image[: rows // 3] = 0.0
+    pfa, looks = [(1e-6, 1.0), (1e-2, 1.0), (1e-3, 3.0)][trial % 3]
+    expected_mask, expected_threshold = _reference_rule(image, pfa, looks)
+    mask, threshold = local_target_mask(image, pfa, looks)
+    assert expected_mask.sum() > 0
+    assert np.array_equal(mask, expected_mask)
+    assert np.array_equal(threshold[mask], expected_threshold[mask])
 
 
 def test_pfa_zero_disables_the_rule():
