@@ -122,10 +122,15 @@ def scan_intensity(
 class Despeckler:
     """The network plus the estimator: normalised windows in, posterior mean and std out."""
 
-    def __init__(self, session: ModelSession, looks: float, scale: IntensityScale) -> None:
+    def __init__(
+        self, session: ModelSession, looks: float, scale: IntensityScale, margin: int = 0
+    ) -> None:
         self.session = session
         self.looks = float(looks)
         self.scale = scale
+        #: Pixels along each window edge whose estimate no later stage reads
+        #: (:attr:`Scene.unread_margin`): the local-mean factor skips them.
+        self.margin = int(margin)
         self.network_seconds = 0.0
 
     def estimate(self, intensity: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -160,7 +165,7 @@ class Despeckler:
         if pfa > 0:
             # What the prior cannot predict and the point-target test does not catch is lost
             # by the posterior mean: give it back as a local-mean factor (core.local_mean).
-            mean = renormalise(mean, y, valid & ~targets)
+            mean = renormalise(mean, y, valid & ~targets, margin=self.margin)
         std = bayes.posterior_std(mean, alpha, self.looks)
         mean = np.where(targets, y, mean)
         std = np.where(targets | ~valid, np.float32(np.nan), std)
@@ -253,6 +258,12 @@ class Scene:
     domain: str
     output_domain: str
     retaper: Retaper | None = None
+
+    @property
+    def unread_margin(self) -> int:
+        """Pixels along each window edge that no stage after the estimator reads: the plan's
+        halo less the retaper's (the estimator itself reads them)."""
+        return self.plan.halo - (self.retaper.halo if self.retaper is not None else 0)
 
 
 def prepare_scene(
@@ -436,7 +447,7 @@ def _run(
     )
     domain = scene.domain
     looks, scale, plan, output_domain = scene.looks, scene.scale, scene.plan, scene.output_domain
-    despeckler = Despeckler(session, looks, scale)
+    despeckler = Despeckler(session, looks, scale, scene.unread_margin)
     point_targets = 0
     select = {
         "mean": lambda result: result.mean,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import special, stats
 
 from s2v_plugin.core.point_targets import (
     PAIR_SHARE,
@@ -157,3 +157,12 @@ def test_the_pair_test_needs_both_neighbours_improbable():
     valid = np.ones(tail.shape, bool)
     valid[2, 3] = False  # nodata is never a target nor half of a pair
     assert np.argwhere(tail_targets(tail, valid, pfa)).tolist() == [[6, 6]]
+
+
+def test_the_single_look_tail_is_the_incomplete_beta_function():
+    rng = np.random.default_rng(4)
+    alpha = 1.0 + rng.exponential(20.0, 10_000)
+    beta = alpha * rng.exponential(1.0, alpha.size)
+    y = rng.exponential(3.0, alpha.size)
+    expected = special.betainc(alpha, 1.0, beta / (beta + y))
+    np.testing.assert_allclose(prior_tail(alpha, beta, y, 1.0), expected, rtol=1e-10)

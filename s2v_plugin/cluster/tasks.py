@@ -181,7 +181,7 @@ def despeckle_blocks(job: DespeckleJob, info: SceneInfo, tiles, scratch: str) ->
     """Step 2: despeckle some tiles and write their cores as block files (idempotent)."""
     session = worker_session(job)
     scene = info.scene
-    despeckler = Despeckler(session, scene.looks, scene.scale)
+    despeckler = Despeckler(session, scene.looks, scene.scale, scene.unread_margin)
     with RasterSource(job.input_path, job.band) as source:
         results = despeckle_tiles(
             despeckler,

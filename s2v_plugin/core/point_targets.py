@@ -319,8 +319,10 @@ def prior_tail(
     alpha = np.asarray(alpha, dtype=np.float64)
     beta = np.asarray(beta, dtype=np.float64)
     y = np.asarray(intensity, dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         x = beta / (beta + looks * y)
+        if looks == 1.0:  # the closed form, twice as fast as betainc
+            return np.exp(alpha * np.log(x))
         return special.betainc(alpha, looks, x)
 
 
