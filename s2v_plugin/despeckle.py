@@ -156,22 +156,49 @@ class Despeckler:
         alpha, beta = self.session.run(network_input[:, None])
         self.network_seconds += time.perf_counter() - started
         alpha, beta = alpha[:, 0], beta[:, 0]
+        # Only the inner part of the windows is estimated: no stage after this one reads the
+        # outer ``margin`` pixels, and the estimate at distance ``margin`` reads the tails and
+        # targets up to the local mean's and the pair test's reach outwards.
+        inner, margin = self._inner(y.shape, pfa)
         if pfa > 0:
             # The prior comes from the neighbourhood only, so its predictive tail is a fair
             # test of the pixel: improbable pixels (or 4-neighbour pairs) are deterministic
             # scatterers, not speckle.
-            targets = tail_targets(prior_tail(alpha, beta, y, self.looks), valid, pfa)
+            tails = prior_tail(alpha[inner], beta[inner], y[inner], self.looks)
+            targets_in = tail_targets(tails, valid[inner], pfa)
+        else:
+            targets_in = targets[inner]
+        mean_in, std_in = self._posterior(
+            alpha[inner], beta[inner], y[inner], valid[inner], targets_in, margin
+        )
+        mean = np.where(valid, y, np.float32(np.nan))
+        std = np.full(y.shape, np.nan, np.float32)
+        targets = np.zeros(y.shape, bool)
+        mean[inner], std[inner], targets[inner] = mean_in, std_in, targets_in
+        factor = np.float32(self.scale.scale)
+        return mean * factor, std * factor, targets
+
+    def _inner(self, shape: tuple, pfa: float) -> tuple[tuple, int]:
+        """Index of the part of ``[N, H, W]`` windows whose estimate is computed, and the
+        margin of that part that the local-mean factor may skip."""
+        reach = RENORMALISATION_RADIUS + PAIR_REACH if pfa > 0 else 0
+        cut = self.margin - reach
+        if cut <= 0 or 2 * cut >= min(shape[-2:]):
+            return (Ellipsis,), self.margin
+        return (Ellipsis, slice(cut, shape[-2] - cut), slice(cut, shape[-1] - cut)), reach
+
+    def _posterior(self, alpha, beta, y, valid, targets, margin: int):
+        """Posterior mean and std (normalised units) given the point targets."""
         mean = bayes.posterior_mean(alpha, beta, y, self.looks)
-        if pfa > 0:
+        if self.scale.pfa > 0:
             # What the prior cannot predict and the point-target test does not catch is lost
             # by the posterior mean: give it back as a local-mean factor (core.local_mean).
-            mean = renormalise(mean, y, valid & ~targets, margin=self.margin)
+            mean = renormalise(mean, y, valid & ~targets, margin=margin)
         std = bayes.posterior_std(mean, alpha, self.looks)
         mean = np.where(targets, y, mean)
         std = np.where(targets | ~valid, np.float32(np.nan), std)
         mean = np.where(valid, mean, np.float32(np.nan))
-        factor = np.float32(self.scale.scale)
-        return mean * factor, std * factor, targets
+        return mean, std
 
 
 @dataclass(frozen=True)
