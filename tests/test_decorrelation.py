@@ -129,6 +129,25 @@ def test_mean_intensity_is_kept_within_two_percent(remove):
     assert after == pytest.approx(before, rel=0.02)
 
 
+# The held-out scenes' spectrum (Hamming 0.5, 85 % of the band, Doppler 0.2) on azimuth lines
+# longer than the 256-sample estimation blocks: the short periodograms smear the steep band edges,
+# and a filter scaled only for the sampled spectrum lost about 4 % of the mean here.
+HELD_OUT_LIKE = (SpectralShape(0.5, 0.85, 0.2), SpectralShape(0.6, 0.85))
+
+
+@pytest.mark.parametrize("remove", [True, False])
+def test_mean_intensity_is_kept_within_half_a_percent_with_lines_longer_than_the_blocks(remove):
+    clean = np.full((288, 160), 3.0)
+    clean[:, 80:] = 12.0
+    slc = simulate_correlated_slc(clean, np.random.default_rng(0), *HELD_OUT_LIKE)
+
+    out, _ = decorrelate_array(slc, remove_oversampling=remove)
+
+    before = np.mean(np.abs(slc.astype(np.complex128)) ** 2)
+    after = np.mean(np.abs(out.astype(np.complex128)) ** 2)
+    assert after == pytest.approx(before, rel=0.005)
+
+
 def _with_point_targets(slc: np.ndarray, positions, amplitude: float = 200.0) -> np.ndarray:
     out = slc.copy()
     for k, (row, col) in enumerate(positions):
