@@ -34,6 +34,7 @@ from typing import Callable
 import numpy as np
 
 from .core import bayes
+from .core.concurrency import cpu_threads
 from .core.domain import (
     AMPLITUDE,
     AUTO,
@@ -131,6 +132,8 @@ class Despeckler:
         #: Pixels along each window edge whose estimate no later stage reads
         #: (:attr:`Scene.unread_margin`): the local-mean factor skips them.
         self.margin = int(margin)
+        #: CPU threads of the estimator's filters: the network's (0: every core).
+        self.threads = cpu_threads(getattr(session, "threads", 0))
         self.network_seconds = 0.0
 
     def estimate(self, intensity: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -141,13 +144,14 @@ class Despeckler:
         """
         y = intensity / np.float32(self.scale.scale)
         valid = np.isfinite(y)
-        y = np.where(valid, y, np.float32(1.0))
+        if not valid.all():
+            y[~valid] = np.float32(1.0)
         pfa = self.scale.pfa
         if pfa > 0:
-            network_input = np.empty_like(y)
+            network_input = y.copy()
             for k in range(len(y)):
-                clipped, threshold = local_target_mask(y[k], pfa, self.looks)
-                network_input[k] = np.where(clipped, threshold, y[k])
+                clipped, threshold = local_target_mask(y[k], pfa, self.looks, self.threads)
+                network_input[k][clipped] = threshold[clipped]
         else:
             targets = valid & (intensity > self.scale.threshold)
             clip = np.float32(self.scale.threshold / self.scale.scale)
@@ -176,7 +180,9 @@ class Despeckler:
         targets = np.zeros(y.shape, bool)
         mean[inner], std[inner], targets[inner] = mean_in, std_in, targets_in
         factor = np.float32(self.scale.scale)
-        return mean * factor, std * factor, targets
+        mean *= factor
+        std *= factor
+        return mean, std, targets
 
     def _inner(self, shape: tuple, pfa: float) -> tuple[tuple, int]:
         """Index of the part of ``[N, H, W]`` windows whose estimate is computed, and the
@@ -193,7 +199,7 @@ class Despeckler:
         if self.scale.pfa > 0:
             # What the prior cannot predict and the point-target test does not catch is lost
             # by the posterior mean: give it back as a local-mean factor (core.local_mean).
-            mean = renormalise(mean, y, valid & ~targets, margin=margin)
+            mean = renormalise(mean, y, valid & ~targets, margin=margin, threads=self.threads)
         std = bayes.posterior_std(mean, alpha, self.looks)
         mean = np.where(targets, y, mean)
         std = np.where(targets | ~valid, np.float32(np.nan), std)

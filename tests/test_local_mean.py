@@ -79,3 +79,10 @@ def test_a_margin_gives_the_same_inner_values_bit_for_bit(margin):
     inner = (Ellipsis, slice(margin, -margin), slice(margin, -margin))
     assert np.array_equal(part[inner], full[inner])
     assert not np.array_equal(part, full)  # the margin itself was skipped
+
+
+def test_the_factor_does_not_depend_on_the_number_of_threads():
+    clean, observed = _scene(3)
+    weight = np.ones(observed.shape, bool)
+    one = renormalise(np.float32(0.8) * clean, observed, weight, threads=1)
+    assert np.array_equal(renormalise(np.float32(0.8) * clean, observed, weight, threads=2), one)

@@ -166,3 +166,13 @@ def test_the_single_look_tail_is_the_incomplete_beta_function():
     y = rng.exponential(3.0, alpha.size)
     expected = special.betainc(alpha, 1.0, beta / (beta + y))
     np.testing.assert_allclose(prior_tail(alpha, beta, y, 1.0), expected, rtol=2e-5, atol=1e-30)
+
+
+def test_the_rule_does_not_depend_on_the_number_of_threads():
+    rng = np.random.default_rng(9)
+    image = rng.exponential(1.0, (200, 190)).astype(np.float32)
+    image[rng.random(image.shape) < 0.01] *= 1e3
+    one = local_target_mask(image, 1e-6, 1.0, threads=1)
+    for threads in (2, 3):
+        mask, threshold = local_target_mask(image, 1e-6, 1.0, threads=threads)
+        assert np.array_equal(mask, one[0]) and np.array_equal(threshold, one[1])

@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from .concurrency import run_all
+
 #: Gaussian standard deviation (pixels) of the local means.
 SIGMA = 8.0
 #: Support of the Gaussian in standard deviations (scipy's ``truncate``).
@@ -35,6 +37,7 @@ def renormalise(
     weight: np.ndarray,
     sigma: float = SIGMA,
     margin: int = 0,
+    threads: int = 1,
 ) -> np.ndarray:
     """Multiply ``estimate`` by the local mean of ``observed`` over the local mean of ``estimate``.
 
@@ -51,6 +54,8 @@ def renormalise(
         beyond what later stages read). The local means are then computed on the inner part
         plus the Gaussian's reach only, which gives the same values there, bit for bit; the
         margin keeps the estimate unchanged.
+    threads : int
+        CPU threads for the two local means (the result does not depend on it).
 
     Returns
     -------
@@ -63,7 +68,7 @@ def renormalise(
     if reach < margin and 2 * margin < min(rows, cols):
         cut = margin - reach
         inner = (Ellipsis, slice(cut, rows - cut), slice(cut, cols - cut))
-        part = renormalise(estimate[inner], observed[inner], weight[inner], sigma)
+        part = renormalise(estimate[inner], observed[inner], weight[inner], sigma, 0, threads)
         out = estimate.copy()
         out[..., margin : rows - margin, margin : cols - margin] = part[
             ..., reach:-reach, reach:-reach
@@ -71,10 +76,15 @@ def renormalise(
         return out
     sigmas = (0.0,) * (estimate.ndim - 2) + (sigma, sigma)
     zero = np.float32(0.0)
-    observed_mean = gaussian_filter(
-        np.where(weight, observed, zero).astype(np.float32), sigmas, truncate=TRUNCATE
+    observed_mean, estimate_mean = run_all(
+        [
+            lambda: gaussian_filter(
+                np.where(weight, observed, zero).astype(np.float32), sigmas, truncate=TRUNCATE
+            ),
+            lambda: gaussian_filter(np.where(weight, estimate, zero), sigmas, truncate=TRUNCATE),
+        ],
+        threads,
     )
-    estimate_mean = gaussian_filter(np.where(weight, estimate, zero), sigmas, truncate=TRUNCATE)
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(estimate_mean > 0, observed_mean / estimate_mean, np.float32(1.0))
     return (estimate * factor).astype(np.float32, copy=False)

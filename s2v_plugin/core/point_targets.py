@@ -34,6 +34,8 @@ import numpy as np
 from scipy import special
 from scipy.ndimage import median_filter, uniform_filter1d
 
+from .concurrency import run_all
+
 #: Seed of the replacement noise (combined with the line index).
 NOISE_SEED = 20140101
 #: Default false-alarm probability of the local rule (also the model card's default).
@@ -250,7 +252,7 @@ def ring_offsets(footprint: np.ndarray | None = None) -> tuple[np.ndarray, np.nd
 
 
 def local_target_mask(
-    intensity: np.ndarray, pfa: float, looks: float = 1.0
+    intensity: np.ndarray, pfa: float, looks: float = 1.0, threads: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
     """Point targets by the robust local rule, and their thresholds.
 
@@ -271,6 +273,8 @@ def local_target_mask(
         False-alarm probability; 0 disables (no target, infinite threshold).
     looks : float
         Number of looks.
+    threads : int
+        CPU threads for the comparisons (the result does not depend on it).
 
     Returns
     -------
@@ -289,13 +293,20 @@ def local_target_mask(
     scaled = padded * factor
     rows, cols = values.shape
     d_rows, d_cols = ring_offsets()
-    below = np.zeros(values.shape, np.uint8)
-    is_below = np.empty(values.shape, bool)
-    with np.errstate(invalid="ignore"):
-        for dr, dc in zip(d_rows, d_cols):
-            window = scaled[reach + dr : reach + dr + rows, reach + dc : reach + dc + cols]
-            np.less(window, values, out=is_below)
-            below += is_below.view(np.uint8)
+
+    def count(offsets) -> np.ndarray:
+        below = np.zeros(values.shape, np.uint8)
+        is_below = np.empty(values.shape, bool)
+        with np.errstate(invalid="ignore"):
+            for dr, dc in offsets:
+                window = scaled[reach + dr : reach + dr + rows, reach + dc : reach + dc + cols]
+                np.less(window, values, out=is_below)
+                below += is_below.view(np.uint8)
+        return below
+
+    offsets = list(zip(d_rows, d_cols))
+    parts = max(1, min(int(threads), 4))
+    below = sum(run_all([lambda k=k: count(offsets[k::parts]) for k in range(parts)], parts))
     rank = d_rows.size // 2  # scipy's median of an even ring: the upper middle value
     mask = np.isfinite(values) & (below > rank)
     r, c = np.nonzero(mask)
