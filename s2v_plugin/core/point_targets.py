@@ -43,6 +43,8 @@ DEFAULT_PFA = 1e-6
 #: The ring of :func:`ring_median`: Chebyshev distance 2 to 3 from the pixel (40 pixels).
 RING_INNER = 1
 RING_OUTER = 3
+#: Rows per block of :func:`local_target_mask`'s counts (a block's arrays fit a CPU cache).
+COUNT_BLOCK_ROWS = 64
 #: Length (samples) of the window along a line in which the background power is measured.
 BACKGROUND_WINDOW = 65
 
@@ -294,19 +296,27 @@ def local_target_mask(
     rows, cols = values.shape
     d_rows, d_cols = ring_offsets()
 
-    def count(offsets) -> np.ndarray:
-        below = np.zeros(values.shape, np.uint8)
-        is_below = np.empty(values.shape, bool)
-        with np.errstate(invalid="ignore"):
-            for dr, dc in offsets:
-                window = scaled[reach + dr : reach + dr + rows, reach + dc : reach + dc + cols]
-                np.less(window, values, out=is_below)
-                below += is_below.view(np.uint8)
-        return below
-
     offsets = list(zip(d_rows, d_cols))
-    parts = max(1, min(int(threads), 4))
-    below = sum(run_all([lambda k=k: count(offsets[k::parts]) for k in range(parts)], parts))
+    below = np.empty(values.shape, np.uint8)
+
+    def count(first: int, last: int) -> None:
+        # Blocks of rows, all ring offsets each: a block's counts stay in the CPU cache.
+        for top in range(first, last, COUNT_BLOCK_ROWS):
+            bottom = min(top + COUNT_BLOCK_ROWS, last)
+            part, counts = values[top:bottom], below[top:bottom]
+            counts[...] = 0
+            is_below = np.empty(part.shape, bool)
+            with np.errstate(invalid="ignore"):
+                for dr, dc in offsets:
+                    window = scaled[
+                        reach + dr + top : reach + dr + bottom, reach + dc : reach + dc + cols
+                    ]
+                    np.less(window, part, out=is_below)
+                    counts += is_below.view(np.uint8)
+
+    shares = max(1, min(int(threads), rows // COUNT_BLOCK_ROWS))
+    edges = [rows * k // shares for k in range(shares + 1)]
+    run_all([lambda k=k: count(edges[k], edges[k + 1]) for k in range(shares)], shares)
     rank = d_rows.size // 2  # scipy's median of an even ring: the upper middle value
     mask = np.isfinite(values) & (below > rank)
     r, c = np.nonzero(mask)
