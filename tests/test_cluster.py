@@ -198,7 +198,9 @@ def test_a_bad_file_in_a_batch_fails_alone_with_its_reason(tmp_path, client, mod
 
 
 def test_ctrl_c_leaves_no_partial_output(tmp_path, models):
-    source = write_raster(tmp_path / "in.tif", gamma_scene((640, 640), seed=5))
+    # Large enough (256 tiles) that the run cannot end between the first block and the
+    # signal on a loaded machine, where this test's own polling may be late by seconds.
+    source = write_raster(tmp_path / "in.tif", gamma_scene((1024, 1024), seed=5))
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     process = subprocess.Popen(
         [sys.executable, "-m", "s2v_plugin", "despeckle", source, "--model", models["slow"],
