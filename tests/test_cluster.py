@@ -198,15 +198,16 @@ def test_a_bad_file_in_a_batch_fails_alone_with_its_reason(tmp_path, client, mod
 
 
 def test_ctrl_c_leaves_no_partial_output(tmp_path, models):
-    # Large enough (256 tiles) that the run cannot end between the first block and the
-    # signal on a loaded machine, where this test's own polling may be late by seconds.
-    source = write_raster(tmp_path / "in.tif", gamma_scene((1024, 1024), seed=5))
+    source = write_raster(tmp_path / "in.tif", gamma_scene((640, 640), seed=5))
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     process = subprocess.Popen(
         [sys.executable, "-m", "s2v_plugin", "despeckle", source, "--model", models["slow"],
          "--tile-size", "64", "--workers", "2", "--threads-per-worker", "1", "--quiet",
          "--timeout", "120"],  # a loaded machine may take long to start the workers
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        # A test run started in the background inherits an ignored SIGINT, which Python then
+        # leaves ignored: give the command line the disposition a terminal would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     deadline = time.monotonic() + 240
     while not glob.glob(str(tmp_path / ".*.blocks" / "mean" / "block_*.tif")):
