@@ -25,26 +25,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-SAR = ROOT.parent / "shared" / "data" / "sar"
-STRIPMAP = (
-    "envisat_asar_im_hh_slc_500x500.tif",
-    "uavsar_sanand129_hh_slc_150x200.tif",
-    "uavsar_sanand138_hh_slc_150x400.tif",
-)
+from bench.bench_real_ratio import SAR, STRIPMAP
+from bench.decorrelation_figures import complex_correlation
+
 NEAR = 8
-
-
-def complex_lag1(z: np.ndarray, axis: int) -> float:
-    """Magnitude of the lag-1 correlation coefficient of a complex array along ``axis``."""
-    a, b = (z[1:], z[:-1]) if axis == 0 else (z[:, 1:], z[:, :-1])
-    return float(
-        abs(np.sum(a * np.conj(b))) / np.sqrt(np.sum(np.abs(a) ** 2) * np.sum(np.abs(b) ** 2))
-    )
 
 
 def _despeckle(noisy: np.ndarray, model: str | None, factor: bool):
@@ -96,10 +83,11 @@ def main(argv: list[str] | None = None) -> int:
             s = window.slices()
             intensity, ratio, ratio_plain = noisy[s], noisy[s] / mean[s], noisy[s] / plain[s]
             lag_i = lag_correlation(intensity)
+            lag_z = [complex_correlation(white[s], axis, 1) for axis in (0, 1)]
             print(
                 f"| {name.split('_slc')[0]} | {window.row}, {window.col} | "
                 f"{intensity.mean() ** 2 / intensity.var():.2f} | "
-                f"{complex_lag1(white[s], 0):.3f} / {complex_lag1(white[s], 1):.3f} | "
+                f"{lag_z[0]:.3f} / {lag_z[1]:.3f} | "
                 f"{lag_i[0]:.3f} / {lag_i[1]:.3f} | {ratio.mean():.3f} / {ratio.var():.3f} | "
                 f"{ratio_plain.mean():.3f} / {ratio_plain.var():.3f} | "
                 f"{np.mean(mean[s] / plain[s]):.3f} | {expectation[s].mean():.3f} | "

@@ -133,7 +133,7 @@ class Despeckler:
         #: (:attr:`Scene.unread_margin`): the local-mean factor skips them.
         self.margin = int(margin)
         #: CPU threads of the estimator's filters: the network's (0: every core).
-        self.threads = cpu_threads(getattr(session, "threads", 0))
+        self.threads = cpu_threads(session.threads)
         self.network_seconds = 0.0
 
     def estimate(self, intensity: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
